@@ -1,0 +1,124 @@
+"""The error model of the public contract.
+
+Every failure an operation reports is one of these classes. The class name is
+the error code: a direct Lambda invoke raises the exception itself (Lambda
+reports the class name as ``errorType``, so Step Functions ``Retry``/``Catch``
+and callers can match on it), and HTTP replies carry
+``{"error": code, "message": text}`` with the class's status.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AgentStreamsError(Exception):
+    """Base of every error in the contract."""
+
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return type(self).__name__
+
+    def to_body(self) -> dict[str, Any]:
+        """The HTTP error body."""
+        return {"error": self.code, "message": self.message}
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> AgentStreamsError:
+        """Rebuild the error a reply body describes (the client's side of ``to_body``)."""
+        err_cls = ERROR_CLASSES.get(str(body.get("error")), AgentStreamsError)
+        err = err_cls.__new__(err_cls)
+        AgentStreamsError.__init__(err, str(body.get("message", "")))
+        if isinstance(err, DeltaConflict):
+            err.expected_start = int(body.get("expectedStart", -1))
+        return err
+
+
+class ValidationError(AgentStreamsError):
+    """The arguments do not fit the operation (422)."""
+
+    status = 422
+
+
+class ThreadNotFound(AgentStreamsError):
+    status = 404
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(f"thread {thread_id!r} does not exist")
+        self.thread_id = thread_id
+
+
+class StreamNotFound(AgentStreamsError):
+    status = 404
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"stream {stream_id!r} does not exist")
+        self.stream_id = stream_id
+
+
+class ThreadDeleting(AgentStreamsError):
+    """The thread is being deleted; no new streams may be created in it (409)."""
+
+    status = 409
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(f"thread {thread_id!r} is being deleted")
+        self.thread_id = thread_id
+
+
+class DeltaConflict(AgentStreamsError):
+    """A delta does not start where the stream's log ends (409)."""
+
+    status = 409
+
+    def __init__(self, stream_id: str, start: int, expected_start: int) -> None:
+        super().__init__(
+            f"delta for stream {stream_id!r} starts at {start}, "
+            f"but the stream expects start {expected_start}"
+        )
+        self.stream_id = stream_id
+        self.start = start
+        self.expected_start = expected_start
+
+    def to_body(self) -> dict[str, Any]:
+        return {**super().to_body(), "expectedStart": self.expected_start}
+
+
+class DeltaTooLarge(AgentStreamsError):
+    """A delta would not fit in one DynamoDB item (413)."""
+
+    status = 413
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"delta item would be {size} bytes, over the {limit}-byte limit; "
+            "split the parts into smaller deltas"
+        )
+        self.size = size
+        self.limit = limit
+
+
+class ServiceUnavailable(AgentStreamsError):
+    """AWS kept throttling or failing after bounded retries (503); safe to retry."""
+
+    status = 503
+
+
+ERROR_CLASSES: dict[str, type[AgentStreamsError]] = {
+    cls.__name__: cls
+    for cls in (
+        ValidationError,
+        ThreadNotFound,
+        StreamNotFound,
+        ThreadDeleting,
+        DeltaConflict,
+        DeltaTooLarge,
+        ServiceUnavailable,
+    )
+}
