@@ -1,0 +1,58 @@
+"""botocore clients, created on first use and shared by the process.
+
+boto3 is not imported: the layer talks to AWS through botocore (PynamoDB does
+too), which keeps cold starts short. ``AWS_ENDPOINT_URL`` and the per-service
+``AWS_ENDPOINT_URL_<SERVICE>`` variables are honoured by botocore itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None], Any] = {}
+_session: Any = None
+
+
+def client(service: str, region: str | None = None) -> Any:
+    key = (service, region)
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            import botocore.config
+            import botocore.session
+
+            global _session
+            if _session is None:
+                _session = botocore.session.get_session()
+            found = _session.create_client(
+                service,
+                region_name=region,
+                config=botocore.config.Config(
+                    retries={"mode": "standard", "max_attempts": 5},
+                    connect_timeout=3,
+                    read_timeout=10,
+                ),
+            )
+            _clients[key] = found
+        return found
+
+
+def reset_clients() -> None:
+    """Forget every client (tests and the local stack, after the endpoint changed)."""
+    global _session
+    with _lock:
+        _clients.clear()
+        _session = None
+
+
+def error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return None if code is None else str(code)
+    return None

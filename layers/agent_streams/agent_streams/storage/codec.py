@@ -1,0 +1,40 @@
+"""How parts are stored: compact JSON strings, and how big an item gets.
+
+Storing parts as one JSON string round-trips them exactly (no Decimal, no
+float drift, key order kept) and lets reads pass them on without re-encoding.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode_parts(parts: list[Any]) -> str:
+    return _encoder.encode(parts)
+
+
+def decode_parts(raw: str) -> list[Any]:
+    value = json.loads(raw)
+    if not isinstance(value, list):
+        raise ValueError("stored parts are not a JSON array")
+    return value
+
+
+def _number_size(value: int) -> int:
+    # DynamoDB: about one byte per two significant digits, plus one.
+    digits = len(str(abs(value)).rstrip("0")) or 1
+    return (digits + 1) // 2 + 1
+
+
+def delta_item_size(stream_id: str, start: int, end: int, parts_json: str, expires_at: int) -> int:
+    """The DynamoDB size of a delta item (attribute names plus values, UTF-8)."""
+    return (
+        len("streamId") + len(stream_id.encode())
+        + len("start") + _number_size(start)
+        + len("end") + _number_size(end)
+        + len("parts") + len(parts_json.encode())
+        + len("expiresAt") + _number_size(expires_at)
+    )  # fmt: skip

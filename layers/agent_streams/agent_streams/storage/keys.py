@@ -1,0 +1,55 @@
+"""Key formats shared by the DynamoDB repository and its fake."""
+
+from __future__ import annotations
+
+from agent_streams.types import StreamStatus
+
+#: The Streams table's index, named after the reference's ``threadId_state_order_stepOrder``.
+STREAM_INDEX_NAME = "threadId-status-order-stepOrder"
+#: What the index projects besides its keys and the table key: what ``StreamMessage``
+#: the TTL filter and thread deletion need. Nothing a per-delta write touches, so appends cause no index writes.
+STREAM_INDEX_ATTRIBUTES = (
+    "status",
+    "order",
+    "stepOrder",
+    "format",
+    "userId",
+    "agentName",
+    "model",
+    "provider",
+    "providerOptions",
+    "expiresAt",
+    # Changed only on state transitions and timeout re-arms, never per delta;
+    # thread deletion needs them to cancel pending schedules without a read per stream.
+    "timeoutSchedule",
+    "cleanupSchedule",
+)
+#: What a per-delta write (add_delta, heartbeat) updates on the stream item.
+PER_DELTA_STREAM_ATTRIBUTES = ("nextStart", "lastHeartbeat")
+
+#: order and stepOrder are stored zero-padded in the index sort key, so they must fit.
+MAX_ORDER = 10**12 - 1
+_WIDTH = 12
+
+
+def status_order_key(status: StreamStatus, order: int, step_order: int) -> str:
+    """The Streams index sort key, mirroring the reference's (status, order, stepOrder)."""
+    return f"{status}#{order:0{_WIDTH}d}#{step_order:0{_WIDTH}d}"
+
+
+def status_key_range(
+    status: StreamStatus,
+    min_order: int = 0,
+    max_order: int = MAX_ORDER,
+    min_step: int = 0,
+    max_step: int = MAX_ORDER,
+) -> tuple[str, str]:
+    """Inclusive bounds of the index sort keys of ``status`` in an order/stepOrder box.
+
+    Only exact for boxes that are either all stepOrders of a range of orders, or a
+    range of stepOrders within one order; that is all the service asks for.
+    """
+    return (
+        status_order_key(status, min_order, min_step),
+        status_order_key(status, max_order, max_step),
+    )

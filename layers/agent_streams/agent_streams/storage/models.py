@@ -1,0 +1,122 @@
+"""PynamoDB models of the three tables and the Streams index.
+
+Table names come from settings at run time: :func:`bind_models` points the
+models at them (and forgets cached connections when they change).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from agent_streams.config import Settings
+from agent_streams.storage.keys import STREAM_INDEX_ATTRIBUTES, STREAM_INDEX_NAME
+
+_UNBOUND = "agent-streams-unbound"
+
+
+class _Meta:
+    table_name = _UNBOUND
+    region: str | None = None
+    connect_timeout_seconds = 3
+    read_timeout_seconds = 10
+    max_pool_connections = 32
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class ThreadItem(Model):
+    class Meta(_Meta):
+        pass
+
+    thread_id = UnicodeAttribute(hash_key=True, attr_name="threadId")
+    status = UnicodeAttribute()
+    created_at = NumberAttribute(attr_name="createdAt")
+    user_id = UnicodeAttribute(null=True, attr_name="userId")
+    title = UnicodeAttribute(null=True)
+    summary = UnicodeAttribute(null=True)
+    deleting_since = NumberAttribute(null=True, attr_name="deletingSince")
+    execution_arn = UnicodeAttribute(null=True, attr_name="executionArn")
+    deletion_attempt = NumberAttribute(default=0, attr_name="deletionAttempt")
+
+
+class StreamsByThread(GlobalSecondaryIndex["StreamItem"]):  # type: ignore[no-untyped-call]
+    """Mirrors the reference's ``threadId_state_order_stepOrder`` index.
+
+    Projects only what ``StreamMessage`` and the TTL filter need, so the
+    per-delta updates of ``nextStart``/``lastHeartbeat`` never write to it.
+    """
+
+    class Meta:
+        index_name = STREAM_INDEX_NAME
+        projection = IncludeProjection(list(STREAM_INDEX_ATTRIBUTES))
+
+    thread_id = UnicodeAttribute(hash_key=True, attr_name="threadId")
+    status_order = UnicodeAttribute(range_key=True, attr_name="statusOrder")
+
+
+class StreamItem(Model):
+    class Meta(_Meta):
+        pass
+
+    stream_id = UnicodeAttribute(hash_key=True, attr_name="streamId")
+    thread_id = UnicodeAttribute(attr_name="threadId")
+    status_order = UnicodeAttribute(attr_name="statusOrder")
+    status = UnicodeAttribute()
+    order = NumberAttribute()
+    step_order = NumberAttribute(attr_name="stepOrder")
+    created_at = NumberAttribute(attr_name="createdAt")
+    last_heartbeat = NumberAttribute(attr_name="lastHeartbeat")
+    next_start = NumberAttribute(attr_name="nextStart")
+    format = UnicodeAttribute(null=True)
+    user_id = UnicodeAttribute(null=True, attr_name="userId")
+    agent_name = UnicodeAttribute(null=True, attr_name="agentName")
+    model = UnicodeAttribute(null=True)
+    provider = UnicodeAttribute(null=True)
+    #: JSON text, for an exact round trip of arbitrary provider options.
+    provider_options = UnicodeAttribute(null=True, attr_name="providerOptions")
+    reason = UnicodeAttribute(null=True)
+    ended_at = NumberAttribute(null=True, attr_name="endedAt")
+    timeout_schedule = UnicodeAttribute(null=True, attr_name="timeoutSchedule")
+    cleanup_schedule = UnicodeAttribute(null=True, attr_name="cleanupSchedule")
+    expires_at = NumberAttribute(null=True, attr_name="expiresAt")
+
+    by_thread = StreamsByThread()
+
+
+class DeltaItem(Model):
+    class Meta(_Meta):
+        pass
+
+    stream_id = UnicodeAttribute(hash_key=True, attr_name="streamId")
+    start = NumberAttribute(range_key=True)
+    end = NumberAttribute()
+    #: Compact JSON text of the parts (see ``codec``).
+    parts = UnicodeAttribute()
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
+def bind_models(settings: Settings) -> None:
+    """Point the models at the configured tables and index."""
+    pairs: tuple[tuple[type[Model], str], ...] = (
+        (ThreadItem, settings.require("threads_table")),
+        (StreamItem, settings.require("streams_table")),
+        (DeltaItem, settings.require("deltas_table")),
+    )
+    for model, table_name in pairs:
+        meta: Any = model.Meta
+        if meta.table_name != table_name or meta.region != settings.region:
+            meta.table_name = table_name
+            meta.region = settings.region
+            model._connection = None
+
+
+def dumps_options(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads_options(raw: str | None) -> dict[str, Any] | None:
+    return None if raw is None else dict(json.loads(raw))

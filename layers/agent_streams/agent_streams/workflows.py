@@ -1,0 +1,73 @@
+"""The DeleteThreadStreams state machine, behind an adapter with an in-memory fake."""
+
+from __future__ import annotations
+
+import json
+from typing import Protocol
+
+from agent_streams.aws import client, error_code
+from agent_streams.config import Settings
+from agent_streams.errors import ServiceUnavailable
+
+
+class Workflows(Protocol):
+    def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
+        """Start (or find, if already started) attempt ``attempt``; returns the execution ARN."""
+        ...
+
+    def is_running(self, execution_arn: str) -> bool: ...
+
+
+def execution_name(thread_id: str, attempt: int) -> str:
+    return f"{thread_id}-{attempt}"
+
+
+class StepFunctionsWorkflows:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
+        machine = self._settings.require("delete_thread_state_machine_arn")
+        name = execution_name(thread_id, attempt)
+        try:
+            reply = client("stepfunctions", self._settings.region).start_execution(
+                stateMachineArn=machine, name=name, input=json.dumps({"threadId": thread_id})
+            )
+        except Exception as exc:
+            if error_code(exc) == "ExecutionAlreadyExists":
+                # The same name was started by a concurrent call (or a retry): it is ours.
+                return machine.replace(":stateMachine:", ":execution:") + ":" + name
+            raise ServiceUnavailable(f"Step Functions failed to start {name}: {exc}") from exc
+        return str(reply["executionArn"])
+
+    def is_running(self, execution_arn: str) -> bool:
+        try:
+            reply = client("stepfunctions", self._settings.region).describe_execution(
+                executionArn=execution_arn
+            )
+        except Exception as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return False
+            raise ServiceUnavailable(
+                f"Step Functions failed to describe an execution: {exc}"
+            ) from exc
+        return str(reply["status"]) == "RUNNING"
+
+
+class InMemoryWorkflows:
+    """The fake: records started executions; tests run the deletion themselves."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, str] = {}
+        self.running: set[str] = set()
+
+    def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
+        name = execution_name(thread_id, attempt)
+        arn = f"arn:aws:states:us-east-1:000000000000:execution:fake:{name}"
+        if name not in self.started:
+            self.started[name] = thread_id
+            self.running.add(arn)
+        return arn
+
+    def is_running(self, execution_arn: str) -> bool:
+        return execution_arn in self.running
