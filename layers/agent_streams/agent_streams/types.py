@@ -71,6 +71,8 @@ class Stream:
     #: Names of the pending EventBridge schedules, so they can be cancelled.
     timeout_schedule: str | None = None
     cleanup_schedule: str | None = None
+    #: When the armed timeout schedule fires (epoch ms); older firings are stale.
+    timeout_at: int | None = None
     #: TTL (epoch seconds) after which the item is ignored by reads and removed by DynamoDB.
     expires_at: int | None = None
 

@@ -105,6 +105,7 @@ def stream_from_raw(raw: dict[str, Any]) -> Stream:
         ended_at=_n(raw, "endedAt"),
         timeout_schedule=_s(raw, "timeoutSchedule"),
         cleanup_schedule=_s(raw, "cleanupSchedule"),
+        timeout_at=_n(raw, "timeoutAt"),
         expires_at=_n(raw, "expiresAt"),
     )
 
@@ -130,6 +131,7 @@ def _stream_item(stream: Stream) -> StreamItem:
         ended_at=stream.ended_at,
         timeout_schedule=stream.timeout_schedule,
         cleanup_schedule=stream.cleanup_schedule,
+        timeout_at=stream.timeout_at,
         expires_at=stream.expires_at,
     )
 
@@ -313,6 +315,7 @@ class DynamoRepository:
         now: int | None,
         limit: int,
         newest_first: bool,
+        exclude: frozenset[str] = frozenset(),
     ) -> list[Stream]:
         kwargs: dict[str, Any] = {
             "TableName": StreamItem.Meta.table_name,
@@ -344,7 +347,11 @@ class DynamoRepository:
                 page = self._client().query(**kwargs)
             except Exception as exc:
                 raise _aws_unavailable(exc, "query streams") from exc
-            found.extend(stream_from_raw(raw) for raw in page.get("Items", []))
+            found.extend(
+                stream_from_raw(raw)
+                for raw in page.get("Items", [])
+                if raw["streamId"]["S"] not in exclude
+            )
             last = page.get("LastEvaluatedKey")
             if last is None or len(found) >= limit:
                 break
@@ -413,9 +420,13 @@ class DynamoRepository:
         now: int,
     ) -> tuple[Stream | None, bool, int | None]:
         """From a cancelled append-like transaction: (stream as found, delta already stored, expected start)."""
+        # PynamoDB sends a transaction's items as condition checks, deletes, puts, then
+        # updates: here the delta's put (if any) comes before the stream's update.
         reasons = exc.cancellation_reasons
-        stream_reason = reasons[0] if reasons else None
-        delta_reason = reasons[1] if len(reasons) > 1 else None
+        if not reasons:
+            raise exc
+        stream_reason = reasons[-1]
+        delta_reason = reasons[0] if delta is not None and len(reasons) > 1 else None
         stream: Stream | None = None
         if stream_reason is not None and stream_reason.raw_item:
             stream = _live(stream_from_raw(stream_reason.raw_item), now)
@@ -456,7 +467,7 @@ class DynamoRepository:
         except TransactWriteError as exc:
             stream, duplicate, expected = self._classify(exc, stream_id, delta, now)
             return AppendOutcome(stream=stream, accepted=duplicate, expected_start=expected)
-        return AppendOutcome(stream=None, accepted=True)
+        return AppendOutcome(stream=None, accepted=True, written=True)
 
     def heartbeat(self, stream_id: str, now: int) -> Stream | None:
         try:
@@ -589,12 +600,15 @@ class DynamoRepository:
             ),
         )
 
-    def rearm_timeout(self, stream_id: str, schedule_name: str, expires_at: int) -> Stream | None:
+    def rearm_timeout(
+        self, stream_id: str, schedule_name: str, timeout_at: int, expires_at: int
+    ) -> Stream | None:
         item = StreamItem(stream_id)
         try:
             item.update(
                 actions=[
                     StreamItem.timeout_schedule.set(schedule_name),
+                    StreamItem.timeout_at.set(timeout_at),
                     StreamItem.expires_at.set(expires_at),
                 ],
                 condition=StreamItem.status == "streaming",
@@ -638,7 +652,9 @@ class DynamoRepository:
         ]
         return self._concurrently(calls)
 
-    def delta_starts(self, stream_id: str, after: int | None, limit: int) -> tuple[list[int], bool]:
+    def delta_starts(
+        self, stream_id: str, before: int | None, limit: int
+    ) -> tuple[list[int], bool]:
         kwargs: dict[str, Any] = {
             "TableName": DeltaItem.Meta.table_name,
             "KeyConditionExpression": "#s = :s",
@@ -646,11 +662,13 @@ class DynamoRepository:
             "ExpressionAttributeValues": {":s": {"S": stream_id}},
             "ProjectionExpression": "#s, #start",
             "ConsistentRead": True,
+            # Newest first: a stream deleted part-way still shows readers a clean prefix.
+            "ScanIndexForward": False,
             "Limit": limit,
         }
-        if after is not None:
-            kwargs["KeyConditionExpression"] = "#s = :s AND #start > :a"
-            kwargs["ExpressionAttributeValues"][":a"] = {"N": str(after)}
+        if before is not None:
+            kwargs["KeyConditionExpression"] = "#s = :s AND #start < :b"
+            kwargs["ExpressionAttributeValues"][":b"] = {"N": str(before)}
         try:
             page = self._client().query(**kwargs)
         except Exception as exc:
@@ -700,8 +718,10 @@ class DynamoRepository:
 
     # -- deletion ---------------------------------------------------------------
 
-    def thread_streams(self, thread_id: str, limit: int) -> list[Stream]:
-        return self._index_query(thread_id, None, None, limit, False)
+    def thread_streams(
+        self, thread_id: str, limit: int, exclude: frozenset[str] = frozenset()
+    ) -> list[Stream]:
+        return self._index_query(thread_id, None, None, limit, False, exclude)
 
     def delete_stream(self, stream_id: str, *, only_if: StreamStatus | None = None) -> bool:
         try:

@@ -82,6 +82,7 @@ class StreamItem(Model):
     ended_at = NumberAttribute(null=True, attr_name="endedAt")
     timeout_schedule = UnicodeAttribute(null=True, attr_name="timeoutSchedule")
     cleanup_schedule = UnicodeAttribute(null=True, attr_name="cleanupSchedule")
+    timeout_at = NumberAttribute(null=True, attr_name="timeoutAt")
     expires_at = NumberAttribute(null=True, attr_name="expiresAt")
 
     by_thread = StreamsByThread()

@@ -21,10 +21,13 @@ class DeltaWrite:
 
 @dataclass(frozen=True, slots=True)
 class AppendOutcome:
-    #: The stream after the call (None: it does not exist or has expired).
+    #: The stream as found when the delta was not written by this call (None: missing,
+    #: expired, or the delta was written, leaving the stream streaming).
     stream: Stream | None
     #: The delta is stored: written by this call or an identical earlier one.
     accepted: bool = False
+    #: This call wrote it.
+    written: bool = False
     #: Set when a streaming stream expected another start: the caller's log has a gap or overlap.
     expected_start: int | None = None
 
@@ -111,7 +114,9 @@ class Repository(Protocol):
         is at or before that time (the timeout), checked atomically with the write."""
         ...
 
-    def rearm_timeout(self, stream_id: str, schedule_name: str, expires_at: int) -> Stream | None:
+    def rearm_timeout(
+        self, stream_id: str, schedule_name: str, timeout_at: int, expires_at: int
+    ) -> Stream | None:
         """Record the new timeout schedule of a streaming stream; None if not streaming."""
         ...
 
@@ -122,8 +127,11 @@ class Repository(Protocol):
         """Per cursor, up to ``limit`` unexpired deltas with ``start >= cursor``, in order."""
         ...
 
-    def delta_starts(self, stream_id: str, after: int | None, limit: int) -> tuple[list[int], bool]:
-        """Starts of a page of a stream's deltas (any expiry) and whether it was the last page."""
+    def delta_starts(
+        self, stream_id: str, before: int | None, limit: int
+    ) -> tuple[list[int], bool]:
+        """Starts of a page of a stream's deltas, newest first, below ``before`` (any expiry),
+        and whether it was the last page."""
         ...
 
     def delete_deltas(self, stream_id: str, starts: Sequence[int], *, with_stream: bool) -> None:
@@ -131,8 +139,10 @@ class Repository(Protocol):
         ...
 
     # deletion
-    def thread_streams(self, thread_id: str, limit: int) -> list[Stream]:
-        """Any remaining streams of a thread (any status, expired too)."""
+    def thread_streams(
+        self, thread_id: str, limit: int, exclude: frozenset[str] = frozenset()
+    ) -> list[Stream]:
+        """Remaining streams of a thread (any status, expired too), but those in ``exclude``."""
         ...
 
     def delete_stream(self, stream_id: str, *, only_if: StreamStatus | None = None) -> bool: ...

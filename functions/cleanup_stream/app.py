@@ -1,0 +1,15 @@
+"""cleanup_stream — EventBridge Scheduler target: delete a finished stream and its
+deltas 5 minutes after it finished (the reference's ``deleteStreamAsync``)."""
+
+from agent_streams.api import Operation, lambda_handler
+from agent_streams.service import lifecycle
+from agent_streams.service.arguments import CleanupStreamArgs
+
+OPERATION = Operation[CleanupStreamArgs, None](
+    name="cleanup_stream",
+    arguments=CleanupStreamArgs,
+    run=lifecycle.cleanup_stream,
+    direct=lambda _: None,
+)
+
+handler = lambda_handler(OPERATION)

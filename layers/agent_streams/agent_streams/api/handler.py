@@ -1,0 +1,72 @@
+"""The Lambda handler every function gets: HTTP and direct invoke, observed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from agent_streams.api.http import (
+    error_reply,
+    http_arguments,
+    internal_error_reply,
+    is_http_event,
+    respond,
+)
+from agent_streams.api.operation import Operation
+from agent_streams.api.validation import parse_arguments
+from agent_streams.errors import AgentStreamsError, ServiceUnavailable
+from agent_streams.observability import logger, metrics, tracer
+from agent_streams.service.context import (
+    SAFETY_MARGIN_SECONDS,
+    Deadline,
+    set_deadline,
+)
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+def _deadline(context: Any) -> Deadline | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    return Deadline.after(max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS))
+
+
+def serve_direct(operation: Operation[Any, Any], event: Any) -> Any:
+    """A direct invoke: the event is the arguments; errors raise the contract's exceptions."""
+    args = parse_arguments(operation.arguments, event)
+    return operation.direct(operation.run(args))
+
+
+def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[str, Any]:
+    route = operation.http
+    if route is None:
+        return error_reply(ServiceUnavailable(f"{operation.name} is not served over HTTP"))
+    try:
+        args = parse_arguments(operation.arguments, http_arguments(event, route))
+        return respond(route.reply(operation.run(args)))
+    except AgentStreamsError as error:
+        if error.status >= 500:
+            logger.warning("operation failed", extra={"error": error.code, "detail": error.message})
+        return error_reply(error)
+    except Exception:
+        logger.exception("unexpected failure")
+        return internal_error_reply()
+
+
+def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:
+    def handle(event: dict[str, Any], context: Any) -> Any:
+        token = set_deadline(_deadline(context))
+        try:
+            if is_http_event(event):
+                return serve_http(operation, event)
+            return serve_direct(operation, event)
+        finally:
+            set_deadline(None)
+            del token
+
+    observed = logger.inject_lambda_context(clear_state=True)(
+        metrics.log_metrics(tracer.capture_lambda_handler(handle))
+    )
+    observed.operation = operation  # type: ignore[attr-defined]
+    return observed

@@ -1,0 +1,136 @@
+"""The API Gateway HTTP API (payload v2) side of a function: event in, reply out.
+
+The HTTP API already routes each route to its own function, so no router is
+needed here: the event's path parameters, query string and body are merged
+into the operation's arguments, which are then validated exactly as a direct
+invoke's are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from typing import Any
+
+from agent_streams.api.operation import HttpRoute, Reply
+from agent_streams.errors import AgentStreamsError, DeltaTooLarge, ValidationError
+
+#: Largest request body accepted (a delta item is at most 400 KB; JSON escaping can double it).
+MAX_BODY_BYTES = 1024 * 1024
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def is_http_event(event: Any) -> bool:
+    return isinstance(event, dict) and "requestContext" in event and "routeKey" in event
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:32]} is out of range")
+    return value
+
+
+def parse_json(text: str) -> Any:
+    """Strict JSON: no NaN/Infinity, no numbers that overflow to infinity."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValidationError("body is nested too deeply") from None
+    except ValueError as exc:
+        raise ValidationError(f"body is not valid JSON: {exc}") from None
+
+
+def _body(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, Any]:
+    raw = event.get("body")
+    if raw is None or raw == "":
+        return {}
+    if not isinstance(raw, str):
+        raise ValidationError("body must be text")
+    if event.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("body is not valid base64") from None
+    else:
+        try:
+            data = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("body is not valid UTF-8") from None
+    if len(data) > MAX_BODY_BYTES:
+        if route.carries_delta:
+            raise DeltaTooLarge(len(data), MAX_BODY_BYTES)
+        raise ValidationError(f"body is {len(data)} bytes, over the {MAX_BODY_BYTES}-byte limit")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise ValidationError(f"Content-Type must be application/json, not {content_type!r}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError("body is not valid UTF-8") from None
+    body = parse_json(text)
+    if not isinstance(body, dict):
+        raise ValidationError("body must be a JSON object")
+    return body
+
+
+def http_arguments(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, Any]:
+    """The operation's arguments from the path, the query string and the body."""
+    args = _body(event, route)
+    for name, text in (event.get("queryStringParameters") or {}).items():
+        spec = route.query.get(name)
+        if spec is None:
+            known = ", ".join(route.query) or "none"
+            raise ValidationError(f"unknown query parameter {name!r} (known: {known})")
+        try:
+            args[spec.argument or name] = spec.parse(text)
+        except ValueError as exc:
+            raise ValidationError(f"query parameter {name}: {exc}") from None
+    for name, spec in route.query.items():
+        if spec.required and (spec.argument or name) not in args:
+            raise ValidationError(f"query parameter {name} is required")
+    for name, value in (event.get("pathParameters") or {}).items():
+        if name in args and args[name] != value:
+            raise ValidationError(
+                f"the body names {name} {args[name]!r}, but the path names {value!r}"
+            )
+        args[name] = value
+    return args
+
+
+def respond(reply: Reply) -> dict[str, Any]:
+    response: dict[str, Any] = {"statusCode": reply.status, "isBase64Encoded": False}
+    if reply.raw_body is not None:
+        response["headers"] = dict(JSON_HEADERS)
+        response["body"] = reply.raw_body
+    elif reply.body is not None or reply.status != 204:
+        response["headers"] = dict(JSON_HEADERS)
+        response["body"] = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False)
+    return response
+
+
+def error_reply(error: AgentStreamsError) -> dict[str, Any]:
+    return respond(Reply(error.status, error.to_body()))
+
+
+def internal_error_reply() -> dict[str, Any]:
+    return respond(Reply(500, {"error": "InternalError", "message": "internal error"}))
+
+
+def parse_int(text: str) -> int:
+    if not text.isdigit() or not text.isascii():
+        raise ValueError(f"{text[:32]!r} is not a non-negative whole number")
+    if len(text) > 16:
+        raise ValueError("number is too large")
+    return int(text)
+
+
+def parse_list(text: str) -> list[str]:
+    return [item for item in text.split(",") if item] if text else []

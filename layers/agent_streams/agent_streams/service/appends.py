@@ -1,0 +1,96 @@
+"""Appending deltas (exactly once, gap-free) and reading them back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent_streams import ids
+from agent_streams.config import Settings
+from agent_streams.errors import DeltaConflict, DeltaTooLarge
+from agent_streams.limits import (
+    MAX_DELTAS_PER_REQUEST,
+    MAX_DELTAS_PER_STREAM,
+    MAX_ITEM_BYTES,
+    MAX_PARTS_JSON_BYTES,
+    MAX_REPLY_BYTES,
+)
+from agent_streams.observability import count, logger
+from agent_streams.service.arguments import DeltaArgs, ListDeltasArgs
+from agent_streams.service.context import services
+from agent_streams.service.ttl import delta_expiry
+from agent_streams.storage.codec import delta_item_size, encode_parts
+from agent_streams.storage.repository import DeltaWrite
+from agent_streams.types import Delta, StreamStatus
+
+#: What a delta adds to a reply besides its parts: keys, id and numbers.
+DELTA_REPLY_OVERHEAD = 96
+
+
+def prepare_delta(delta: DeltaArgs, now: int, settings: Settings) -> DeltaWrite:
+    """Encode a delta for storage, refusing one that would not fit in an item."""
+    parts_json = encode_parts(delta.parts)
+    parts_bytes = len(parts_json.encode("utf-8"))
+    if parts_bytes > MAX_PARTS_JSON_BYTES:
+        raise DeltaTooLarge(parts_bytes, MAX_PARTS_JSON_BYTES)
+    expires_at = delta_expiry(now, settings)
+    size = delta_item_size(delta.streamId, delta.start, delta.end, parts_json, expires_at)
+    if size > MAX_ITEM_BYTES:
+        raise DeltaTooLarge(size, MAX_ITEM_BYTES)
+    if settings.log_parts:
+        logger.debug("delta parts", extra={"streamId": delta.streamId, "parts": delta.parts})
+    return DeltaWrite(delta.start, delta.end, parts_json, expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    stream_id: str
+    accepted: bool
+    #: The stream's status after the call; None when the stream does not exist.
+    status: StreamStatus | None
+
+
+def add_delta(args: DeltaArgs) -> AppendResult:
+    ctx = services()
+    now = ctx.now()
+    write = prepare_delta(args, now, ctx.settings)
+    outcome = ctx.repository.append(args.streamId, write, now)
+    if outcome.expected_start is not None:
+        count("DeltaConflicts")
+        raise DeltaConflict(args.streamId, args.start, outcome.expected_start)
+    if outcome.written:
+        count("DeltasWritten")
+        count("DeltaBytes", len(write.parts_json))
+        return AppendResult(args.streamId, True, "streaming")
+    if outcome.accepted:  # an identical retry of a delta already stored
+        status = outcome.stream.status if outcome.stream is not None else "streaming"
+        return AppendResult(args.streamId, True, status)
+    if outcome.stream is None:
+        logger.info("delta for a missing stream", extra={"streamId": args.streamId})
+        return AppendResult(args.streamId, False, None)
+    return AppendResult(args.streamId, False, outcome.stream.status)
+
+
+def list_deltas(args: ListDeltasArgs) -> list[Delta]:
+    """Per cursor, deltas with ``start >= cursor`` in order, within the reply caps.
+
+    Streams of other threads are ignored. Caps: 100 deltas a stream, 1000 a
+    request, and about 5 MB a reply; a reader asks again from its new cursors.
+    """
+    ctx = services()
+    wanted = [
+        (c.streamId, c.cursor)
+        for c in args.cursors
+        if ids.stream_in_thread(c.streamId, args.threadId)
+    ]
+    if not wanted:
+        return []
+    per_stream = ctx.repository.read_deltas(wanted, ctx.now(), MAX_DELTAS_PER_STREAM)
+    reply: list[Delta] = []
+    size = 0
+    for deltas in per_stream:
+        for delta in deltas:
+            size += len(delta.parts_json) + len(delta.stream_id) + DELTA_REPLY_OVERHEAD
+            if len(reply) >= MAX_DELTAS_PER_REQUEST or (size > MAX_REPLY_BYTES and reply):
+                return reply
+            reply.append(delta)
+    return reply

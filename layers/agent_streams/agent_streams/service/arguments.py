@@ -1,0 +1,210 @@
+"""The arguments of every operation, validated the same way over HTTP and direct invoke.
+
+Field names are the wire's camelCase. Models are strict (no "5" for 5) and
+forbid unknown fields, as the reference's Convex validators do.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from agent_streams.limits import MAX_CURSORS
+from agent_streams.storage.keys import MAX_ORDER
+from agent_streams.types import StreamFormat, StreamStatus
+
+#: JavaScript's Number.MAX_SAFE_INTEGER: part numbers must survive a JS client.
+MAX_PART_NUMBER = 2**53 - 1
+#: Deeper JSON than this in parts is refused (readers re-parse it recursively).
+MAX_JSON_DEPTH = 64
+
+
+def _utf8(value: str) -> str:
+    # JSON can carry lone surrogates ("\ud800") that no UTF-8 store accepts.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
+Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,40}$")]
+ShortText = Annotated[Text, StringConstraints(max_length=256)]
+Reason = Annotated[Text, StringConstraints(max_length=4096)]
+OrderNumber = Annotated[int, Field(ge=0, le=MAX_ORDER)]
+PartNumber = Annotated[int, Field(ge=0, le=MAX_PART_NUMBER)]
+
+
+def check_json(value: Any, depth: int = 0) -> None:
+    """Refuse JSON a store or reader cannot take: too deep, non-finite, bad text."""
+    stack: list[tuple[Any, int]] = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    raise ValueError("object keys must be strings")
+                _utf8(key)
+                stack.append((sub, level + 1))
+        elif isinstance(item, list):
+            stack.extend((sub, level + 1) for sub in item)
+        elif isinstance(item, str):
+            _utf8(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite")
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise ValueError(f"not a JSON value: {type(item).__name__}")
+
+
+def _json_object(value: dict[str, Any]) -> dict[str, Any]:
+    check_json(value)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
+ProviderOptions = Annotated[dict[str, dict[str, Any]], AfterValidator(_json_object)]
+
+
+class Arguments(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# -- threads -------------------------------------------------------------------
+
+
+class CreateThreadArgs(Arguments):
+    userId: ShortText | None = None
+    title: Annotated[Text, StringConstraints(max_length=4096)] | None = None
+    summary: Annotated[Text, StringConstraints(max_length=65536)] | None = None
+
+
+class ThreadArgs(Arguments):
+    threadId: Id
+
+
+# -- streams -------------------------------------------------------------------
+
+
+class CreateStreamArgs(Arguments):
+    threadId: Id
+    order: OrderNumber
+    stepOrder: OrderNumber
+    format: StreamFormat | None = None
+    userId: ShortText | None = None
+    agentName: ShortText | None = None
+    model: ShortText | None = None
+    provider: ShortText | None = None
+    providerOptions: ProviderOptions | None = None
+
+
+class ListStreamsArgs(Arguments):
+    threadId: Id
+    startOrder: OrderNumber | None = None
+    statuses: Annotated[list[StreamStatus], Field(min_length=1, max_length=3)] | None = None
+
+
+class Cursor(Arguments):
+    streamId: Id
+    cursor: PartNumber
+
+
+class ListDeltasArgs(Arguments):
+    threadId: Id
+    cursors: Annotated[list[Cursor], Field(max_length=MAX_CURSORS)]
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ListDeltasArgs:
+        seen: set[str] = set()
+        for cursor in self.cursors:
+            if cursor.streamId in seen:
+                raise ValueError(f"cursors name stream {cursor.streamId} more than once")
+            seen.add(cursor.streamId)
+        return self
+
+
+class AbortStreamsByOrderArgs(Arguments):
+    threadId: Id
+    order: OrderNumber
+    reason: Reason
+
+
+class StreamingMessagesArgs(Arguments):
+    threadId: Id
+    order: OrderNumber
+    stepOrder: OrderNumber
+    status: Literal["success", "failed"]
+    error: Reason | None = None
+
+
+class StreamArgs(Arguments):
+    streamId: Id
+
+
+class DeltaArgs(Arguments):
+    streamId: Id
+    start: PartNumber
+    end: PartNumber
+    parts: Annotated[list[JsonObject], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _fits(self) -> DeltaArgs:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be greater than start ({self.start})")
+        if len(self.parts) > self.end - self.start:
+            raise ValueError(
+                f"{len(self.parts)} parts cannot number {self.start} to {self.end}: "
+                "a delta holds at most end - start parts"
+            )
+        for index, part in enumerate(self.parts):
+            if not isinstance(part.get("type"), str):
+                raise ValueError(f"parts[{index}] needs a string 'type'")
+        return self
+
+
+class FinishStreamArgs(Arguments):
+    streamId: Id
+    finalDelta: DeltaArgs | None = None
+
+    @model_validator(mode="after")
+    def _same_stream(self) -> FinishStreamArgs:
+        _check_final_delta(self.streamId, self.finalDelta)
+        return self
+
+
+class AbortStreamArgs(Arguments):
+    streamId: Id
+    reason: Reason
+    finalDelta: DeltaArgs | None = None
+
+    @model_validator(mode="after")
+    def _same_stream(self) -> AbortStreamArgs:
+        _check_final_delta(self.streamId, self.finalDelta)
+        return self
+
+
+def _check_final_delta(stream_id: str, final_delta: DeltaArgs | None) -> None:
+    if final_delta is not None and final_delta.streamId != stream_id:
+        raise ValueError(f"finalDelta is for stream {final_delta.streamId}, not {stream_id}")
+
+
+class CleanupStreamArgs(Arguments):
+    streamId: Id
+    cursor: PartNumber | None = None
+
+
+class DeleteThreadStreamsPageArgs(Arguments):
+    threadId: Id
+    streamOrder: OrderNumber | None = None
+    deltaCursor: Annotated[Text, StringConstraints(max_length=128)] | None = None

@@ -1,0 +1,98 @@
+"""The scheduler targets: ``timeout_stream`` and ``cleanup_stream``.
+
+Both are idempotent and check state first: a duplicate, late or stale firing
+does nothing harmful. Writes never touch the schedule; the timeout re-arms
+itself for ``lastHeartbeat + 10 min`` when the stream was not silent.
+"""
+
+from __future__ import annotations
+
+from agent_streams.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
+from agent_streams.observability import count, logger
+from agent_streams.scheduling import schedule_name
+from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
+from agent_streams.service.context import Services, current_deadline, services
+from agent_streams.service.deletion import purge_stream
+from agent_streams.service.streams import arm_quietly, cancel_quietly
+from agent_streams.service.ttl import aborted_stream_expiry, live_stream_expiry
+from agent_streams.types import Stream
+
+#: When a cleanup runs out of time, it continues itself this long after.
+CLEANUP_CONTINUATION_MS = MINUTE_MS
+
+
+def _generation(name: str | None) -> int:
+    if not name:
+        return 0
+    try:
+        return int(name.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def timeout_stream(args: StreamArgs) -> None:
+    ctx = services()
+    now = ctx.now()
+    stream = ctx.repository.get_stream(args.streamId, now)
+    if stream is None or stream.status != "streaming":
+        logger.info("timeout for a stream that is not streaming", extra={"streamId": args.streamId})
+        return
+    if stream.timeout_at is not None and stream.timeout_at > now:
+        return  # a stale firing: a later schedule is armed
+    if now - stream.last_heartbeat >= TIMEOUT_MS:
+        outcome = ctx.repository.abort(
+            args.streamId,
+            "timeout",
+            now,
+            None,
+            aborted_stream_expiry(now, ctx.settings),
+            silent_since=now - TIMEOUT_MS,
+        )
+        if outcome.changed:
+            count("StreamsTimedOut")
+            logger.info("stream timed out", extra={"streamId": args.streamId})
+            return
+        # A write or an ending raced the abort: look again.
+        stream = ctx.repository.get_stream(args.streamId, now)
+        if stream is None or stream.status != "streaming":
+            return
+    _rearm(ctx, stream)
+
+
+def _rearm(ctx: Services, stream: Stream) -> None:
+    due = stream.last_heartbeat + TIMEOUT_MS
+    name = schedule_name("timeout", stream.stream_id, _generation(stream.timeout_schedule) + 1)
+    ctx.scheduler.schedule(name, due, "timeout", stream.stream_id)
+    if ctx.repository.rearm_timeout(stream.stream_id, name, due, live_stream_expiry(due)) is None:
+        cancel_quietly(ctx, name)  # the stream ended meanwhile
+
+
+def cleanup_stream(args: CleanupStreamArgs) -> None:
+    """Delete a finished stream and its deltas, continuing itself until done.
+
+    Never deletes a stream that is streaming or aborted; removes the leftovers
+    of a stream that is already gone.
+    """
+    ctx = services()
+    now = ctx.now()
+    stream = ctx.repository.get_stream(args.streamId, now)
+    if stream is not None and stream.status != "finished":
+        logger.info(
+            "cleanup of a stream that is not finished",
+            extra={"streamId": args.streamId, "status": stream.status},
+        )
+        return
+    if stream is not None and stream.ended_at is not None:
+        due = stream.ended_at + CLEANUP_DELAY_MS
+        if now < due:
+            arm_quietly(
+                ctx, schedule_name("cleanup", args.streamId, due), due, "cleanup", args.streamId
+            )
+            return
+    resume = purge_stream(ctx, args.streamId, stream, current_deadline(), "cleanup")
+    if resume is not None:
+        name = schedule_name("cleanup", args.streamId, resume)
+        arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args.streamId)
+        return
+    if stream is not None:
+        count("StreamsCleanedUp")

@@ -1,0 +1,183 @@
+"""One stream's life: create, read, heartbeat, finish, abort."""
+
+from __future__ import annotations
+
+from agent_streams.errors import DeltaConflict, StreamNotFound
+from agent_streams.ids import new_stream_id
+from agent_streams.limits import CLEANUP_DELAY_MS, MAX_STREAMS_PER_LIST, TIMEOUT_MS
+from agent_streams.observability import count, logger
+from agent_streams.scheduling import Target, schedule_name
+from agent_streams.service.appends import prepare_delta
+from agent_streams.service.arguments import (
+    AbortStreamArgs,
+    AbortStreamsByOrderArgs,
+    CreateStreamArgs,
+    FinishStreamArgs,
+    ListStreamsArgs,
+    StreamArgs,
+)
+from agent_streams.service.context import Services, services
+from agent_streams.service.ttl import (
+    aborted_stream_expiry,
+    finished_stream_expiry,
+    live_stream_expiry,
+)
+from agent_streams.storage.keys import MAX_ORDER
+from agent_streams.storage.repository import DeltaWrite, TransitionOutcome
+from agent_streams.types import Stream, StreamMetadata, StreamStatus
+
+
+def create_stream(args: CreateStreamArgs) -> str:
+    """Create a streaming stream in an active thread and arm its timeout."""
+    ctx = services()
+    now = ctx.now()
+    stream_id = new_stream_id(args.threadId)
+    timeout_at = now + TIMEOUT_MS
+    timeout_schedule = schedule_name("timeout", stream_id, 0)
+    stream = Stream(
+        stream_id=stream_id,
+        thread_id=args.threadId,
+        order=args.order,
+        step_order=args.stepOrder,
+        status="streaming",
+        created_at=now,
+        last_heartbeat=now,
+        meta=StreamMetadata(
+            format=args.format,
+            user_id=args.userId,
+            agent_name=args.agentName,
+            model=args.model,
+            provider=args.provider,
+            provider_options=args.providerOptions,
+        ),
+        timeout_schedule=timeout_schedule,
+        timeout_at=timeout_at,
+        expires_at=live_stream_expiry(timeout_at),
+    )
+    # Arm first: a timeout that fires for a stream that never got stored does nothing,
+    # while a stored stream without a timeout could stay "streaming" for an hour.
+    ctx.scheduler.schedule(timeout_schedule, timeout_at, "timeout", stream_id)
+    try:
+        ctx.repository.create_stream(stream)
+    except BaseException:
+        cancel_quietly(ctx, timeout_schedule)
+        raise
+    count("StreamsCreated")
+    return stream_id
+
+
+def get_stream(args: StreamArgs) -> Stream:
+    ctx = services()
+    stream = ctx.repository.get_stream(args.streamId, ctx.now())
+    if stream is None:
+        raise StreamNotFound(args.streamId)
+    return stream
+
+
+def list_streams(args: ListStreamsArgs) -> list[Stream]:
+    ctx = services()
+    statuses: list[StreamStatus] = list(args.statuses or ["streaming"])
+    return ctx.repository.list_streams(
+        args.threadId, statuses, args.startOrder or 0, ctx.now(), MAX_STREAMS_PER_LIST
+    )
+
+
+def heartbeat_stream(args: StreamArgs) -> None:
+    """Move ``lastHeartbeat`` of a streaming stream (a no-op for ended ones)."""
+    ctx = services()
+    stream = ctx.repository.heartbeat(args.streamId, ctx.now())
+    if stream is None:
+        raise StreamNotFound(args.streamId)
+
+
+def _final(ctx: Services, args: FinishStreamArgs | AbortStreamArgs, now: int) -> DeltaWrite | None:
+    return None if args.finalDelta is None else prepare_delta(args.finalDelta, now, ctx.settings)
+
+
+def _check(outcome: TransitionOutcome, stream_id: str, final: DeltaWrite | None) -> Stream:
+    if outcome.before is None:
+        raise StreamNotFound(stream_id)
+    if outcome.expected_start is not None and final is not None:
+        count("DeltaConflicts")
+        raise DeltaConflict(stream_id, final.start, outcome.expected_start)
+    return outcome.before
+
+
+def finish_stream(args: FinishStreamArgs) -> StreamStatus:
+    """Finish a streaming stream (with its last delta, atomically) and arm its cleanup."""
+    ctx = services()
+    now = ctx.now()
+    final = _final(ctx, args, now)
+    cleanup_schedule = schedule_name("cleanup", args.streamId, 0)
+    outcome = ctx.repository.finish(
+        args.streamId, now, final, cleanup_schedule, finished_stream_expiry(now)
+    )
+    before = _check(outcome, args.streamId, final)
+    if not outcome.changed:
+        logger.warning(
+            "finish of a stream that is not streaming",
+            extra={"streamId": args.streamId, "status": before.status},
+        )
+        return before.status if outcome.after is None else outcome.after.status
+    count("StreamsFinished")
+    arm_quietly(ctx, cleanup_schedule, now + CLEANUP_DELAY_MS, "cleanup", args.streamId)
+    cancel_quietly(ctx, before.timeout_schedule)
+    return "finished"
+
+
+def abort_stream(args: AbortStreamArgs) -> bool:
+    ctx = services()
+    now = ctx.now()
+    final = _final(ctx, args, now)
+    return _abort(ctx, args.streamId, args.reason, final, now)
+
+
+def _abort(ctx: Services, stream_id: str, reason: str, final: DeltaWrite | None, now: int) -> bool:
+    outcome = ctx.repository.abort(
+        stream_id, reason, now, final, aborted_stream_expiry(now, ctx.settings)
+    )
+    before = _check(outcome, stream_id, final)
+    if outcome.changed:
+        count("StreamsAborted")
+        cancel_quietly(ctx, before.timeout_schedule)
+    return outcome.changed
+
+
+def abort_streams_by_order(args: AbortStreamsByOrderArgs) -> bool:
+    """Abort up to 100 streaming streams of a thread at one order; whether any was aborted."""
+    ctx = services()
+    now = ctx.now()
+    streams = ctx.repository.streams_at_order(
+        args.threadId, args.order, MAX_ORDER, ["streaming"], now, MAX_STREAMS_PER_LIST
+    )
+    aborted = False
+    for stream in streams:
+        try:
+            aborted = _abort(ctx, stream.stream_id, args.reason, None, now) or aborted
+        except StreamNotFound:
+            continue  # deleted since the index saw it
+    return aborted
+
+
+def arm_quietly(ctx: Services, name: str, at_ms: int, target: Target, stream_id: str) -> None:
+    """Arm a schedule after the state change it follows is committed.
+
+    A failure here must not undo the committed change; the TTL backstop covers
+    the lost schedule, and the failure is logged and counted.
+    """
+    try:
+        ctx.scheduler.schedule(name, at_ms, target, stream_id)
+    except Exception:
+        count("ScheduleFailures")
+        logger.exception("could not arm a schedule", extra={"schedule": name})
+
+
+def cancel_quietly(ctx: Services, name: str | None) -> None:
+    """Cancel a schedule if there is one; a schedule left behind fires and finds nothing to do."""
+    if not name:
+        return
+    try:
+        ctx.scheduler.cancel(name)
+    except Exception:
+        count("ScheduleFailures")
+        logger.exception("could not cancel a schedule", extra={"schedule": name})

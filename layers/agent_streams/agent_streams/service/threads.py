@@ -1,0 +1,51 @@
+"""Threads: create, read, and delete (through the state machine)."""
+
+from __future__ import annotations
+
+from agent_streams.errors import ThreadNotFound
+from agent_streams.ids import new_thread_id
+from agent_streams.observability import logger
+from agent_streams.service.arguments import CreateThreadArgs, ThreadArgs
+from agent_streams.service.context import services
+from agent_streams.types import Thread
+
+
+def create_thread(args: CreateThreadArgs) -> Thread:
+    ctx = services()
+    thread = Thread(
+        thread_id=new_thread_id(),
+        created_at=ctx.now(),
+        user_id=args.userId,
+        title=args.title,
+        summary=args.summary,
+    )
+    ctx.repository.create_thread(thread)
+    return thread
+
+
+def get_thread(args: ThreadArgs) -> Thread:
+    thread = services().repository.get_thread(args.threadId)
+    if thread is None:
+        raise ThreadNotFound(args.threadId)
+    return thread
+
+
+def delete_thread(args: ThreadArgs) -> str:
+    """Mark the thread ``deleting`` and start (or find) the execution deleting it.
+
+    Idempotent: while an execution runs, a second call returns it; after one
+    failed, a second call starts the next attempt, which resumes the deletion.
+    """
+    ctx = services()
+    thread = ctx.repository.begin_thread_deletion(args.threadId, ctx.now())
+    if thread.execution_arn and ctx.workflows.is_running(thread.execution_arn):
+        return thread.execution_arn
+    attempt = thread.deletion_attempt + 1
+    execution_arn = ctx.workflows.start_thread_deletion(thread.thread_id, attempt)
+    if not ctx.repository.record_thread_execution(thread.thread_id, attempt, execution_arn):
+        # A concurrent call recorded a later attempt; Step Functions made ours the same one.
+        current = ctx.repository.get_thread(thread.thread_id)
+        if current is not None and current.execution_arn:
+            return current.execution_arn
+    logger.info("thread deletion started", extra={"threadId": thread.thread_id, "attempt": attempt})
+    return execution_arn
