@@ -290,10 +290,12 @@ class StreamsClient:
         timeout: float | None = None,
         materializer_factory: MaterializerFactory | None = None,
         merge: MergeMessages | None = None,
+        **options: Any,
     ) -> AsyncGenerator[list[UIMessage], None]:
         """Yield the thread's materialised UI messages whenever they change.
 
-        See :class:`agent_streams.client.follower.ThreadFollower` for the options.
+        See :class:`agent_streams.client.follower.ThreadFollower` for the options
+        (``options`` are passed on: ``retry_policy``, ``clock``, ``sleep``).
         """
         from agent_streams.client.follower import ThreadFollower
 
@@ -308,4 +310,5 @@ class StreamsClient:
             timeout=timeout,
             materializer_factory=materializer_factory,
             merge=merge,
+            **options,
         ).messages()
