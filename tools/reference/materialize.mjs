@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 
 // The package's exports map hides dist/, so import the files by path.
 const dist = new URL("./node_modules/@convex-dev/agent/dist/", import.meta.url);
-const { deriveUIMessagesFromDeltas } = await import(new URL("deltas.js", dist));
+const { deriveUIMessagesFromDeltas, getParts } = await import(new URL("deltas.js", dist));
 const { fromUIMessages } = await import(new URL("UIMessages.js", dist));
 
 // The reference logs warnings for odd input; keep stdout clean for JSONL.
@@ -24,25 +24,27 @@ function stripCreationTime(value) {
 }
 
 // The project marks a UIMessageChunk stream with an `error` chunk as failed
-// instead of throwing: run the reference with the chunk made inert.
+// instead of throwing: run the reference with the chunk made inert. Only an
+// error chunk the reference would actually read (before any gap) counts.
 function neutraliseErrorChunks(streamMessages, deltas) {
+  const failed = new Set();
+  for (const s of streamMessages) {
+    if (s.format !== "UIMessageChunk") continue;
+    const own = JSON.parse(JSON.stringify(deltas.filter((d) => d.streamId === s.streamId)));
+    const { parts } = getParts(own, 0);
+    if (parts.some((p) => p && p.type === "error")) failed.add(s.streamId);
+  }
   const chunkStreams = new Set(
     streamMessages.filter((s) => s.format === "UIMessageChunk").map((s) => s.streamId),
   );
-  const failed = new Set();
-  const out = deltas.map((d) => {
-    if (!chunkStreams.has(d.streamId)) return d;
-    return {
-      ...d,
-      parts: d.parts.map((p) => {
-        if (p && p.type === "error") {
-          failed.add(d.streamId);
-          return { type: "x-inert-error" };
+  const out = deltas.map((d) =>
+    chunkStreams.has(d.streamId)
+      ? {
+          ...d,
+          parts: d.parts.map((p) => (p && p.type === "error" ? { type: "x-inert-error" } : p)),
         }
-        return p;
-      }),
-    };
-  });
+      : d,
+  );
   return { deltas: out, failed };
 }
 

@@ -150,9 +150,7 @@ def derive_ui_messages(
     by_stream: dict[Any, list[JsonDict]] = {}
     for delta in deltas:
         if type(delta) is dict:
-            by_stream.setdefault(same_value_key(delta.get("streamId", UNDEFINED)), []).append(
-                delta
-            )
+            by_stream.setdefault(same_value_key(delta.get("streamId", UNDEFINED)), []).append(delta)
     messages = []
     for stream_message in stream_messages:
         own = by_stream.get(same_value_key(stream_message.get("streamId", UNDEFINED)), [])

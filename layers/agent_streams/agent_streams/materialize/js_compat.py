@@ -23,7 +23,7 @@ class Undefined(enum.Enum):
         return "UNDEFINED"
 
 
-UNDEFINED: Final = Undefined.UNDEFINED
+UNDEFINED: Final[Undefined] = Undefined.UNDEFINED
 
 
 def truthy(value: Any) -> bool:
@@ -142,7 +142,7 @@ def _ordered_keys(obj: dict[str, Any]) -> list[str]:
 def json_stringify(value: Any) -> str | Undefined:
     """``JSON.stringify(value)`` (no indentation) for a JSON value or ``undefined``."""
     if value is UNDEFINED:
-        return UNDEFINED
+        return Undefined.UNDEFINED
     if value is None:
         return "null"
     if value is True:

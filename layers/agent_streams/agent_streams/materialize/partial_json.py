@@ -129,7 +129,7 @@ class FixJsonScanner:
                         break
         return "".join(out)
 
-    def _scan(self) -> None:  # noqa: C901 - one branch per state, as in the original
+    def _scan(self) -> None:
         stack = self._stack
         units = self._units
         i = self._pos
@@ -337,7 +337,7 @@ class PartialJson(NamedTuple):
 
 
 def parse_partial_json(
-    text: str | None | Undefined, scanner: FixJsonScanner | None = None
+    text: str | Undefined | None, scanner: FixJsonScanner | None = None
 ) -> PartialJson:
     """The AI SDK's ``parsePartialJson``.
 

@@ -316,4 +316,3 @@ class TextStreamPartMerger:
 
     def _failed(self, part: JsonDict) -> None:
         self.failed_part = True
-

@@ -287,7 +287,7 @@ class UIMessageStreamState:
         tool_name: Any,
         state: str,
         *,
-        input: Any = UNDEFINED,  # noqa: A002 - the AI SDK's option name
+        input: Any = UNDEFINED,
         output: Any = UNDEFINED,
         raw_input: Any = UNDEFINED,
         error_text: Any = UNDEFINED,
