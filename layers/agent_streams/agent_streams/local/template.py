@@ -91,17 +91,27 @@ class Template:
             for logical_id, resource in self.of_type("AWS::DynamoDB::Table").items()
         }
 
+    def routes(self) -> dict[str, tuple[str, str]]:
+        """Function logical id -> (method, path) of its HTTP API route."""
+        integrations = self.of_type("AWS::ApiGatewayV2::Integration")
+        found: dict[str, tuple[str, str]] = {}
+        for resource in self.of_type("AWS::ApiGatewayV2::Route").values():
+            props = resource["Properties"]
+            method, path = str(props["RouteKey"]).split(" ", 1)
+            target = str(props["Target"]["Fn::Sub"])  # "integrations/${XIntegration}"
+            integration = integrations[target.split("${", 1)[1].rstrip("}")]
+            function_id = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+            found[function_id] = (method.upper(), path)
+        return found
+
     def functions(self) -> dict[str, FunctionSpec]:
         globals_ = self.body.get("Globals", {}).get("Function", {})
+        routes = self.routes()
         found: dict[str, FunctionSpec] = {}
         for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
             props = resource["Properties"]
             code_dir = PROJECT_ROOT / str(props["CodeUri"]).rstrip("/")
-            method = path = None
-            for event in (props.get("Events") or {}).values():
-                if event["Type"] == "HttpApi":
-                    method = str(event["Properties"]["Method"]).upper()
-                    path = str(event["Properties"]["Path"])
+            method, path = routes.get(logical_id, (None, None))
             spec = FunctionSpec(
                 logical_id=logical_id,
                 operation=code_dir.name,

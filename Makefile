@@ -1,0 +1,85 @@
+# agent-streams — one command per habit. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own.
+TOOLS := .venv-tools
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+TOOLS_STAMP := $(TOOLS)/.installed
+export SAM_CLI_TELEMETRY := 0
+export AWS_DEFAULT_REGION ?= us-east-1
+PYTEST_WORKERS ?= 2
+
+.PHONY: help venv tools test unit lint format typecheck template-check package-check openapi build deploy run serve bench fuzz clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## Create .venv with the project and its dev tools (idempotent)
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+tools: $(TOOLS_STAMP) ## Install aws-sam-cli into .venv-tools
+$(TOOLS_STAMP):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q "aws-sam-cli>=1.120"
+	@touch $@
+
+format: venv ## Format the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv ## mypy on the layer, and on each function on its own (they are all app.py)
+	$(BIN)/mypy
+	@for f in functions/*/app.py; do $(BIN)/mypy --strict --follow-imports=silent "$$f" || exit 1; done
+
+template-check: venv tools ## cfn-lint and sam validate --lint on template.yaml
+	$(BIN)/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --template template.yaml
+
+lint: venv tools ## ruff, mypy, cfn-lint, sam validate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck template-check
+
+package-check: venv ## Prove the layer installs for the Lambda runtime (python3.13, arm64)
+	$(BIN)/python -m agent_streams.tools.package_layer --check
+
+test: lint package-check ## Lint, then the whole suite
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+unit: venv ## The unit tests only (fast)
+	$(BIN)/pytest -q tests/unit
+
+openapi: venv ## Regenerate openapi.json from the code
+	$(BIN)/python -m agent_streams.api.openapi
+
+build: venv tools ## sam build (needs python3.13 on PATH), else the layer package check
+	@if command -v python3.13 >/dev/null; then $(TOOLS)/bin/sam build; \
+	else echo "python3.13 not found: checking the layer package instead of sam build"; $(MAKE) --no-print-directory package-check; fi
+
+deploy: build ## sam deploy (CONFIG_ENV=dev|prod, default: default)
+	$(TOOLS)/bin/sam deploy $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV),)
+
+run: venv ## The main job: a simulated agent reply streamed and followed on the local stack
+	$(BIN)/agent-streams demo
+
+serve: venv ## The local stack on http://127.0.0.1:3000 until interrupted
+	$(BIN)/agent-streams local
+
+bench: venv ## Benchmarks against the budgets in DESIGN.md
+	$(BIN)/python -m benchmarks
+
+fuzz: venv ## A longer schemathesis run against the local stack
+	$(BIN)/pytest -q -m fuzz --fuzz-examples=20000 tests/e2e
+
+clean: ## Remove build output and caches
+	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .hypothesis
