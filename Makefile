@@ -51,7 +51,7 @@ lint: venv tools ## ruff, mypy, cfn-lint, sam validate
 	$(MAKE) --no-print-directory typecheck template-check
 
 package-check: venv ## Prove the layer installs for the Lambda runtime (python3.13, arm64)
-	$(BIN)/python -m agent_streams.tools.package_layer --check
+	$(BIN)/python tools/package_layer.py --check
 
 test: lint package-check ## Lint, then the whole suite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
