@@ -63,7 +63,16 @@ def merge_thread_ui_messages(per_stream: Iterable[list[JsonDict]]) -> list[JsonD
 class StreamUIMessage:
     """The UI message of one stream, built from its parts as they come."""
 
-    __slots__ = ("_machine", "_metadata_copy", "_metadata_source", "stream", "thread_id")
+    __slots__ = (
+        "_joined",
+        "_joined_count",
+        "_machine",
+        "_metadata_copy",
+        "_metadata_source",
+        "_texts",
+        "stream",
+        "thread_id",
+    )
 
     def __init__(self, thread_id: str, stream_message: JsonDict) -> None:
         self.thread_id = thread_id
@@ -77,6 +86,11 @@ class StreamUIMessage:
             self._machine = TextStreamPartMerger()
         self._metadata_source: Any = UNDEFINED
         self._metadata_copy: Any = UNDEFINED
+        # join_text, kept up to date across snapshots: (index, text) of each text
+        # part with a non-empty text, and the join of the first _joined_count.
+        self._texts: list[tuple[int, str]] = []
+        self._joined = ""
+        self._joined_count = 0
 
     def feed(self, parts: Iterable[Any]) -> None:
         self._machine.feed(parts)
@@ -108,6 +122,32 @@ class StreamUIMessage:
             self._metadata_copy = copy_json(source)
         return self._metadata_copy
 
+    def _message_text(self, parts: list[JsonDict], first_changed: int) -> str:
+        """``join_text(parts)``, rescanning only the parts that changed."""
+        texts = self._texts
+        while texts and texts[-1][0] >= first_changed:
+            texts.pop()
+        if self._joined_count > len(texts):
+            self._joined = " ".join(t for _, t in texts)
+            self._joined_count = len(texts)
+        for index in range(first_changed, len(parts)):
+            part = parts[index]
+            if part.get("type") == "text" and truthy(text := part.get("text", UNDEFINED)):
+                texts.append((index, text if type(text) is str else js_string(text)))
+        if not texts:
+            return ""
+        # Everything but the last text (the one usually growing) is joined once.
+        settled = len(texts) - 1
+        if self._joined_count > settled:
+            self._joined = " ".join(t for _, t in texts[:settled])
+        elif self._joined_count < settled:
+            more = " ".join(t for _, t in texts[self._joined_count : settled])
+            self._joined = " ".join((self._joined, more)) if self._joined_count else more
+        self._joined_count = settled
+        last = texts[-1][1]
+        # (one join: `a + " " + b` is far slower on long non-Latin-1 strings)
+        return " ".join((self._joined, last)) if settled else last
+
     def build(self) -> JsonDict:
         """The UI message as the reference would derive it from the parts fed so far."""
         stream = self.stream
@@ -129,7 +169,7 @@ class StreamUIMessage:
         agent_name = stream.get("agentName")
         if agent_name is not None:
             message["agentName"] = agent_name
-        message["text"] = join_text(parts)
+        message["text"] = self._message_text(parts, machine.parts.first_changed)
         message["role"] = "assistant"
         message["parts"] = parts
         metadata = self._metadata()

@@ -73,20 +73,23 @@ class LivePart:
         if self.tail:
             key = self.tail_key
             assert key is not None
-            self.fields[key] = self.fields[key] + "".join(self.tail)
+            self.tail.insert(0, self.fields[key])
+            self.fields[key] = "".join(self.tail)
             self.tail.clear()
 
 
 class LiveParts:
     """The ordered parts of one message, with change tracking for snapshots."""
 
-    __slots__ = ("_last_count", "_stale", "_views", "items")
+    __slots__ = ("_last_count", "_stale", "_views", "first_changed", "items")
 
     def __init__(self) -> None:
         self.items: list[LivePart] = []
         self._views: list[JsonDict] = []
         self._stale: set[int] = set()
         self._last_count = 0
+        #: After a snapshot: the views before this index are the previous snapshot's.
+        self.first_changed = 0
 
     def push(self, fields: JsonDict) -> LivePart:
         part = LivePart(fields, len(self.items))
@@ -116,6 +119,10 @@ class LiveParts:
             previous_last = self._last_count - 1
             if 0 <= previous_last < len(items):
                 stale.add(previous_last)
+        first_changed = min(count, self._last_count)
+        if stale:
+            first_changed = min(first_changed, min(stale))
+        self.first_changed = first_changed
         self._last_count = count
         if stale:
             last_index = count - 1

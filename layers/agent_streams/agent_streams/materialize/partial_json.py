@@ -292,14 +292,24 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 # secure-json-parse (used by the AI SDK's safeParseJSON) refuses objects with an
 # own "__proto__" key, or a "constructor" key holding an object with "prototype".
-_SUSPECT_PROTO = re.compile(
+# It only looks when the text matches these patterns; they are compiled on first
+# use to keep the import cheap.
+_SUSPECT_PROTO = (
     r'"(?:_|\\u005[Ff])(?:_|\\u005[Ff])(?:p|\\u0070)(?:r|\\u0072)(?:o|\\u006[Ff])'
     r'(?:t|\\u0074)(?:o|\\u006[Ff])(?:_|\\u005[Ff])(?:_|\\u005[Ff])"\s*:'
 )
-_SUSPECT_CONSTRUCTOR = re.compile(
+_SUSPECT_CONSTRUCTOR = (
     r'"(?:c|\\u0063)(?:o|\\u006[Ff])(?:n|\\u006[Ee])(?:s|\\u0073)(?:t|\\u0074)'
     r'(?:r|\\u0072)(?:u|\\u0075)(?:c|\\u0063)(?:t|\\u0074)(?:o|\\u006[Ff])(?:r|\\u0072)"\s*:'
 )
+_suspect: re.Pattern[str] | None = None
+
+
+def _is_suspect(text: str) -> bool:
+    global _suspect
+    if _suspect is None:
+        _suspect = re.compile(f"{_SUSPECT_PROTO}|{_SUSPECT_CONSTRUCTOR}")
+    return _suspect.search(text) is not None
 
 
 def _check_prototype_keys(value: Any) -> None:
@@ -322,9 +332,7 @@ def _check_prototype_keys(value: Any) -> None:
 def secure_json_parse(text: str) -> Any:
     """``JSON.parse`` with secure-json-parse's prototype checks; raises ValueError."""
     value = _DECODER.decode(text)
-    if isinstance(value, (dict, list)) and (
-        _SUSPECT_PROTO.search(text) or _SUSPECT_CONSTRUCTOR.search(text)
-    ):
+    if isinstance(value, (dict, list)) and _is_suspect(text):
         _check_prototype_keys(value)
     return value
 

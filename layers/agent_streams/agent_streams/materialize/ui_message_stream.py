@@ -109,7 +109,8 @@ class _PartialToolCall:
 
     def full_text(self) -> str:
         if self.pieces:
-            self.text += "".join(self.pieces)
+            self.pieces.insert(0, self.text)
+            self.text = "".join(self.pieces)
             self.pieces.clear()
         return self.text
 
