@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "unit" / "materialize"))
 sys.path.insert(0, str(ROOT / "layers" / "agent_streams"))
 
-import stream_gen  # noqa: E402
+import stream_gen  # type: ignore[import-not-found]  # noqa: E402
 
 from agent_streams.materialize import derive_ui_messages, from_ui_messages  # noqa: E402
 

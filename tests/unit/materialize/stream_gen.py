@@ -409,14 +409,14 @@ def text_stream_parts(rng: random.Random) -> list[Part]:
             else:
                 out.append({"type": "file", "file": {"mediaType": "image/png", "base64": "AAAA"}})
         out.append({"type": "finish-step", "response": {}, "usage": {}, "finishReason": "stop"})
-    end = rng.randint(0, 8)
-    if end <= 4:
+    ending = rng.randint(0, 8)
+    if ending <= 4:
         out.append({"type": "finish", "finishReason": "stop", "totalUsage": {}})
-    elif end == 5:
+    elif ending == 5:
         out.append({"type": "abort"})
-    elif end == 6:
+    elif ending == 6:
         out.append({"type": "error", "error": rng.choice(["bad", {"message": "x"}])})
-    elif end == 7 and len(out) > 2:
+    elif ending == 7 and len(out) > 2:
         out = out[: rng.randint(1, len(out) - 1)]
     return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from agent_streams.materialize import (
     merge_thread_ui_messages,
 )
 
-from .helpers import all_cases, conformance_cases, normalise, stream_of
+from .helpers import DATA, all_cases, conformance_cases, normalise, stream_of
 
 CASES = all_cases()
 IDS = [case["id"] for case in CASES]
@@ -69,3 +71,28 @@ def test_an_error_chunk_marks_the_message_failed_and_keeps_the_parts() -> None:
     assert message["status"] == "failed"
     assert message["text"] == "partial answer"
     assert [p["type"] for p in message["parts"]] == ["step-start", "text"]
+
+
+#: fromUIMessages of the reference on UI messages a stream never produces (user and
+#: system roles, unavailable tools, every tool state), from tools/reference/from_ui_messages.mjs.
+FROM_UI = json.loads((DATA / "from_ui_messages_reference.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("case", FROM_UI, ids=[c["id"] for c in FROM_UI])
+def test_from_ui_messages_on_any_ui_message(case: dict[str, Any]) -> None:
+    got = from_ui_messages(case["uiMessages"], case["meta"])
+    assert normalise(got) == normalise(case["messageDocs"])
+
+
+@pytest.mark.parametrize("case", conformance_cases()[:40], ids=IDS[:40])
+def test_numbers_read_back_from_dynamodb_as_decimals_work_the_same(case: dict[str, Any]) -> None:
+    streams = [
+        {**s, "order": Decimal(s["order"]), "stepOrder": Decimal(s["stepOrder"])}
+        for s in case["streamMessages"]
+    ]
+    deltas = [{**d, "start": Decimal(d["start"]), "end": Decimal(d["end"])} for d in case["deltas"]]
+    got = derive_ui_messages(case["threadId"], streams, deltas)
+    assert normalise(got) == normalise(case["uiMessages"])
+    follower = StreamMaterializer(case["threadId"], streams[0])
+    follower.apply(deltas)
+    assert isinstance(follower.cursor, int)

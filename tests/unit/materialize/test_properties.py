@@ -250,3 +250,27 @@ def test_a_returned_snapshot_is_not_changed_by_later_deltas() -> None:
         follower.apply([{"streamId": "other", "start": 4, "end": 5, "parts": [{"type": "abort"}]}])
         is False
     )
+
+
+@SETTINGS
+@given(
+    rng=st.randoms(use_true_random=False),
+    first=st.sampled_from([None, {}, {"a": 1}, {"a": {"b": 1}, "k": [1]}]),
+    second=st.sampled_from([None, {"a": 2}, {"a": {"c": 3}}, {"z": True}]),
+)
+def test_a_stream_metadata_change_replays_the_message_metadata(
+    rng: random.Random, first: dict[str, Any] | None, second: dict[str, Any] | None
+) -> None:
+    parts, _ = _parts(rng, "UIMessageChunk")
+    stream = _stream("UIMessageChunk")
+    if first is not None:
+        stream["metadata"] = first
+    deltas = _whole("s1", parts)
+    follower = StreamMaterializer("th", stream)
+    follower.apply(deltas)
+    assert follower.ui_messages() == derive_ui_messages("th", [stream], deltas)
+    updated = {k: v for k, v in stream.items() if k != "metadata"}
+    if second is not None:
+        updated["metadata"] = second
+    follower.set_stream(updated)
+    assert follower.ui_messages() == derive_ui_messages("th", [updated], deltas)

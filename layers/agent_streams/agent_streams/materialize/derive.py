@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent_streams.materialize.js_compat import UNDEFINED, js_string, same_value_key, truthy
+from agent_streams.materialize.js_compat import (
+    UNDEFINED,
+    is_number,
+    js_string,
+    same_value_key,
+    truthy,
+)
 from agent_streams.materialize.live_parts import JsonDict, copy_json
 from agent_streams.materialize.parts import get_parts
 from agent_streams.materialize.text_stream_parts import TextStreamPartMerger
@@ -37,12 +43,12 @@ def join_text(parts: Iterable[JsonDict]) -> str:
     )
 
 
-def _order_key(message: JsonDict) -> tuple[Any, Any]:
+def _order_key(message: JsonDict) -> tuple[float, float]:
     order = message.get("order", 0)
     step_order = message.get("stepOrder", 0)
     return (
-        order if isinstance(order, (int, float)) else 0,
-        step_order if isinstance(step_order, (int, float)) else 0,
+        float(order) if is_number(order) else 0.0,
+        float(step_order) if is_number(step_order) else 0.0,
     )
 
 

@@ -26,6 +26,30 @@ class Undefined(enum.Enum):
 UNDEFINED: Final[Undefined] = Undefined.UNDEFINED
 
 
+def is_number(value: Any) -> bool:
+    """A JSON number: int or float, or another real number such as a Decimal
+    (what DynamoDB gives back), but not a bool."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return True
+    if kind is bool or kind is str or kind is dict or kind is list or value is None:
+        return False
+    return hasattr(value, "__float__") and hasattr(value, "__int__")
+
+
+def as_index(value: Any) -> int | None:
+    """``value`` as an int if it is a whole number, else None."""
+    if type(value) is int:
+        return value
+    if not is_number(value):
+        return None
+    try:
+        whole = int(value)
+    except (ValueError, OverflowError):
+        return None
+    return whole if whole == value else None
+
+
 def truthy(value: Any) -> bool:
     """JavaScript truthiness of a JSON value (empty objects and arrays are truthy)."""
     if value is None or value is False or value is UNDEFINED:
@@ -34,18 +58,21 @@ def truthy(value: Any) -> bool:
         return True
     if isinstance(value, str):
         return value != ""
-    if isinstance(value, (int, float)):
-        return value == value and value != 0
+    if is_number(value):
+        number = float(value)
+        return number == number and number != 0
     return True
 
 
-def js_number(value: float) -> str:
+def js_number(value: Any) -> str:
     """``Number.prototype.toString()`` for a finite or non-finite number."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int) and -(2**53) <= value <= 2**53:
         return str(value)
     number = float(value)
+    if not isinstance(value, (int, float)) and number.is_integer() and abs(number) <= 2**53:
+        return str(int(number))
     if number != number:
         return "NaN"
     if number in (float("inf"), float("-inf")):
@@ -94,7 +121,7 @@ def js_string(value: Any) -> str:
         return "true"
     if value is False:
         return "false"
-    if isinstance(value, (int, float)):
+    if is_number(value):
         return js_number(value)
     if isinstance(value, list):
         return ",".join("" if v is None or v is UNDEFINED else js_string(v) for v in value)
@@ -151,8 +178,8 @@ def json_stringify(value: Any) -> str | Undefined:
         return "false"
     if isinstance(value, str):
         return _quote(value)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if is_number(value):
+        if float(value) != float(value) or float(value) in (float("inf"), float("-inf")):
             return "null"
         return js_number(value)
     if isinstance(value, list):
@@ -199,7 +226,7 @@ def same_value_key(value: Any) -> Any:
         return ("nil", value)
     if isinstance(value, bool):
         return ("bool", value)
-    if isinstance(value, (int, float)):
+    if is_number(value):
         return ("num", float(value))
     return ("obj", id(value))
 
@@ -231,7 +258,9 @@ def js_add(left: Any, right: Any) -> Any:
     if isinstance(left, str) and isinstance(right, str):
         return left + right
     primitive = (type(None), bool, int, float, Undefined)
-    if isinstance(left, primitive) and isinstance(right, primitive):
+    if (isinstance(left, primitive) or is_number(left)) and (
+        isinstance(right, primitive) or is_number(right)
+    ):
         total = _to_number(left) + _to_number(right)
         return int(total) if total.is_integer() and abs(total) <= 2**53 else total
     return js_string(left) + js_string(right)

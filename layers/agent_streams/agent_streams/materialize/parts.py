@@ -17,36 +17,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from agent_streams.materialize.js_compat import as_index
+
 __all__ = ["DeltaCursor", "get_parts"]
 
 
-def _valid(delta: Any) -> bool:
+def _span(delta: Any) -> tuple[int, int, list[Any]] | None:
+    """``(start, end, parts)`` of a usable delta, else None."""
     if type(delta) is not dict:
-        return False
-    start = delta.get("start")
-    end = delta.get("end")
-    return (
-        type(start) is int
-        and type(end) is int
-        and end > start
-        and isinstance(delta.get("parts"), list)
-        and len(delta["parts"]) > 0
-    )
+        return None
+    start = as_index(delta.get("start"))
+    end = as_index(delta.get("end"))
+    parts = delta.get("parts")
+    if start is None or end is None or end <= start or type(parts) is not list or not parts:
+        return None
+    return start, end, parts
 
 
 def get_parts(deltas: Iterable[dict[str, Any]], from_cursor: int = 0) -> tuple[list[Any], int]:
     """All parts from ``from_cursor`` up to the first gap, and the cursor after them."""
-    parts: list[Any] = []
+    out: list[Any] = []
     cursor = from_cursor
-    for delta in sorted((d for d in deltas if _valid(d)), key=lambda d: int(d["start"])):
-        start = delta["start"]
+    spans = [span for span in map(_span, deltas) if span is not None]
+    for start, end, parts in sorted(spans, key=lambda span: span[0]):
         if start != cursor:
             if start > cursor:
                 break  # a gap: wait for the missing delta
             continue  # already seen (or straddling what was seen)
-        parts.extend(delta["parts"])
-        cursor = delta["end"]
-    return parts, cursor
+        out.extend(parts)
+        cursor = end
+    return out, cursor
 
 
 class DeltaCursor:
@@ -63,25 +63,26 @@ class DeltaCursor:
     def __init__(self, cursor: int = 0) -> None:
         #: The next part number wanted.
         self.cursor = cursor
-        self._held: dict[int, dict[str, Any]] = {}
+        self._held: dict[int, tuple[int, int, list[Any]]] = {}
 
     def accept(self, deltas: Iterable[dict[str, Any]]) -> list[list[Any]]:
         batches: list[list[Any]] = []
         held = self._held
         for delta in deltas:
-            if not _valid(delta):
+            span = _span(delta)
+            if span is None:
                 continue
-            start = delta["start"]
+            start, end, parts = span
             if start == self.cursor:
-                batches.append(delta["parts"])
-                self.cursor = delta["end"]
+                batches.append(parts)
+                self.cursor = end
                 while self.cursor in held:
-                    ready = held.pop(self.cursor)
-                    batches.append(ready["parts"])
-                    self.cursor = ready["end"]
+                    _, end, parts = held.pop(self.cursor)
+                    batches.append(parts)
+                    self.cursor = end
             elif start > self.cursor:
                 # The first of several deltas with one start wins, as in a stable sort.
-                held.setdefault(start, delta)
+                held.setdefault(start, span)
         if batches and held:
             for start in [s for s in held if s < self.cursor]:
                 del held[start]

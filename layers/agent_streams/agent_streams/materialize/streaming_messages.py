@@ -63,7 +63,7 @@ def streaming_messages(
     ui_messages = derive_ui_messages(thread_id, [public], deltas)
     docs = from_ui_messages(ui_messages, stream)
     # Array.prototype.slice: a negative count takes that many from the end.
-    skip = step_order - stream["stepOrder"]
+    skip = int(step_order) - int(stream["stepOrder"])
     extra = {k: v for k, v in metadata.items() if v is not None}
     out: list[JsonDict] = []
     for doc in docs[skip:]:

@@ -16,7 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent_streams.materialize.js_compat import UNDEFINED, get_error_message, js_string, truthy
+from agent_streams.materialize.js_compat import (
+    UNDEFINED,
+    get_error_message,
+    is_number,
+    js_string,
+    truthy,
+)
 from agent_streams.materialize.live_parts import JsonDict
 
 __all__ = [
@@ -397,7 +403,7 @@ def from_ui_messages(ui_messages: Iterable[JsonDict], meta: JsonDict) -> list[Js
                 sources = _sources(parts)
             doc = dict(common)
             doc["_id"] = js_string(ui_message.get("id", UNDEFINED)) + f"-{i}"
-            if isinstance(step_order, (int, float)) and not isinstance(step_order, bool):
+            if is_number(step_order):
                 doc["stepOrder"] = step_order + i
             else:
                 doc.pop("stepOrder", None)
