@@ -169,3 +169,11 @@ def test_no_error_key_unless_given() -> None:
 def test_a_stream_without_deltas_gives_nothing() -> None:
     stream, _ = _tool_stream()
     assert streaming_messages("th", stream, [], 4, {"status": "success"}) == []
+
+
+def test_deltas_without_stream_id_are_the_streams_own() -> None:
+    stream, deltas = _tool_stream()
+    bare = [{k: v for k, v in d.items() if k != "streamId"} for d in deltas]
+    other = [{**deltas[0], "streamId": "someone-else", "start": 8, "end": 9}]
+    expected = streaming_messages("th", stream, deltas, 4, {"status": "success"})
+    assert streaming_messages("th", stream, bare + other, 4, {"status": "success"}) == expected

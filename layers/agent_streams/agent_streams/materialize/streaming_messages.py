@@ -54,13 +54,18 @@ def streaming_messages(
     """The messages to save for one stream when its reply ends at ``step_order``.
 
     ``stream`` is the service's stream (``StreamMessage`` plus ``threadId`` and its
-    state); ``deltas`` all of its deltas, in any order. Its UI message is converted
+    state); ``deltas`` all of its deltas, in any order (with or without their
+    ``streamId``; those naming another stream are ignored). Its UI message is converted
     to message docs, the first ``step_order - stream["stepOrder"]`` dropped (they
     were saved already), and each remaining one reduced to the reference's fields
     with ``metadata`` (``{"status": ..., "error"?: ...}``) applied over them.
     """
     public = {k: stream[k] for k in _PUBLIC_STREAM_KEYS if k in stream}
-    ui_messages = derive_ui_messages(thread_id, [public], deltas)
+    stream_id = stream["streamId"]
+    # These are the stream's own deltas: one read from the Deltas table without
+    # its streamId must not be dropped by the reference's filter on it.
+    own = [d if "streamId" in d else {**d, "streamId": stream_id} for d in deltas]
+    ui_messages = derive_ui_messages(thread_id, [public], own)
     docs = from_ui_messages(ui_messages, stream)
     # Array.prototype.slice: a negative count takes that many from the end.
     skip = int(step_order) - int(stream["stepOrder"])

@@ -126,6 +126,7 @@ class UIMessageStreamState:
         "_hidden_step_starts",
         "_last_dynamic",
         "_last_static",
+        "_metadata_malformed",
         "_metadata_updates",
         "_partial_calls",
         "_pending",
@@ -147,6 +148,7 @@ class UIMessageStreamState:
         self._metadata_updates: list[Any] = []
         self.error_chunk = False
         self.malformed = False
+        self._metadata_malformed = False
         self._active_text: dict[str, LivePart] = {}
         self._active_reasoning: dict[str, LivePart] = {}
         self._partial_calls: dict[str, _PartialToolCall] = {}
@@ -200,24 +202,21 @@ class UIMessageStreamState:
 
     @property
     def failed(self) -> bool:
-        return self.error_chunk or self.malformed
+        return self.error_chunk or self.malformed or self._metadata_malformed
 
     def set_base_metadata(self, metadata: Any) -> None:
-        """The stream message's own metadata changed: replay the merges onto it."""
+        """The stream message's own metadata changed: replay the merges onto it.
+
+        (Only a metadata that is not an object can make a merge fail; for such a
+        stream the replay does not redo the snapshot bookkeeping of the chunks.)
+        """
         if metadata == self.base_metadata:
             return
         self.base_metadata = metadata
-        merged = metadata
+        self.metadata = metadata
+        self._metadata_malformed = False
         for update in self._metadata_updates:
-            try:
-                merged = (
-                    merge_objects(merged, update)
-                    if merged is not None and merged is not UNDEFINED
-                    else update
-                )
-            except _Malformed:
-                self.malformed = True
-        self.metadata = merged
+            self._merge_metadata(update)
 
     # -- reading ---------------------------------------------------------------
 
@@ -363,14 +362,22 @@ class UIMessageStreamState:
     def _update_metadata(self, metadata: Any) -> None:
         if metadata is None or metadata is UNDEFINED:
             return
-        current = self.metadata
-        merged = (
-            merge_objects(current, metadata)
-            if current is not None and current is not UNDEFINED
-            else metadata
-        )
         self._metadata_updates.append(metadata)
-        self.metadata = merged
+        if not self._merge_metadata(metadata):
+            raise _Malformed("cannot merge the message metadata")
+
+    def _merge_metadata(self, metadata: Any) -> bool:
+        current = self.metadata
+        try:
+            self.metadata = (
+                merge_objects(current, metadata)
+                if current is not None and current is not UNDEFINED
+                else metadata
+            )
+        except _Malformed:
+            self._metadata_malformed = True
+            return False
+        return True
 
     # -- chunk handlers --------------------------------------------------------
 
