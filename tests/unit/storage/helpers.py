@@ -1,0 +1,104 @@
+"""Builders and constants shared by the storage tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from agent_streams.storage.repository import DeltaWrite, Repository
+from agent_streams.types import Stream, StreamMetadata, StreamStatus, Thread
+
+BACKENDS = ("memory", "dynamo")
+
+NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z, epoch ms
+#: TTLs are epoch seconds: an item is expired once ``expires_at * 1000 <= now``.
+LIVE = NOW // 1000 + 3600
+EXPIRED = NOW // 1000  # expired exactly at NOW
+DELTA_TTL = NOW // 1000 + 86_400
+
+#: Metadata with every StreamMessage field, and options that need an exact JSON round trip.
+FULL_META = StreamMetadata(
+    format="UIMessageChunk",
+    user_id="user-1",
+    agent_name="agent",
+    model="gpt-x",
+    provider="openai",
+    provider_options={"openai": {"effort": "low", "mix": [1, 2.5, None, True, "é"]}},
+)
+
+PARTS = '[{"type":"text-delta","id":"t","delta":"hi"}]'
+
+
+def thread(thread_id: str = "t1", **fields: Any) -> Thread:
+    return Thread(thread_id=thread_id, created_at=NOW - 60_000, **fields)
+
+
+def stream(
+    stream_id: str,
+    thread_id: str = "t1",
+    *,
+    order: int = 0,
+    step_order: int = 0,
+    status: StreamStatus = "streaming",
+    **fields: Any,
+) -> Stream:
+    base = Stream(
+        stream_id=stream_id,
+        thread_id=thread_id,
+        order=order,
+        step_order=step_order,
+        status=status,
+        created_at=NOW - 10_000,
+        last_heartbeat=NOW - 5_000,
+        timeout_schedule=f"timeout-{stream_id}-0",
+        timeout_at=NOW + 600_000,
+        expires_at=LIVE,
+    )
+    return replace(base, **fields)
+
+
+def delta(start: int, end: int, parts: str = PARTS, expires_at: int = DELTA_TTL) -> DeltaWrite:
+    return DeltaWrite(start=start, end=end, parts_json=parts, expires_at=expires_at)
+
+
+def seed(repo: Repository, *streams: Stream) -> None:
+    """Create the streams' threads (active) and the streams, as given."""
+    for thread_id in dict.fromkeys(s.thread_id for s in streams):
+        if repo.get_thread(thread_id) is None:
+            repo.create_thread(thread(thread_id))
+    for s in streams:
+        repo.create_stream(s)
+
+
+def projected(full: Stream) -> Stream:
+    """What an index read returns: the Streams index does not project these."""
+    return replace(
+        full,
+        created_at=0,
+        last_heartbeat=0,
+        next_start=0,
+        reason=None,
+        ended_at=None,
+        timeout_at=None,
+    )
+
+
+def known_bug(reason: str, *, on: tuple[str, ...] = ("dynamo",)) -> pytest.MarkDecorator:
+    """Run the test on both backends, expecting it to fail (strictly) on ``on``.
+
+    Strict, so fixing the bug turns the test red until the marker goes.
+    """
+    return pytest.mark.parametrize(
+        "repo",
+        [
+            pytest.param(
+                name,
+                id=name,
+                marks=[pytest.mark.xfail(strict=True, reason=reason)] if name in on else [],
+            )
+            for name in BACKENDS
+        ],
+        indirect=True,
+    )
