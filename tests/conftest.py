@@ -24,7 +24,7 @@ from agent_streams.config import Settings
 from agent_streams.scheduling import InMemoryScheduler
 from agent_streams.service.context import Services, use_services
 from agent_streams.workflows import InMemoryWorkflows
-from tests.helpers import FakeLambdaContext
+from tests.helpers import Api, FakeLambdaContext
 
 REGION = "us-east-1"
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -56,17 +56,29 @@ def create_tables(settings: Settings) -> None:
         client.create_table(**spec.create_table_kwargs(names[logical_id]))
 
 
+def drop_tables(settings: Settings) -> None:
+    import boto3
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    for name in (settings.threads_table, settings.streams_table, settings.deltas_table):
+        client.delete_table(TableName=name)
+
+
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def moto_aws() -> Iterator[None]:
+    """moto for the whole session (starting it per test costs about a second); tests
+    stay apart by using tables of their own."""
     from moto import mock_aws
 
     from agent_streams.aws import reset_clients
+    from agent_streams.local import moto_compat
 
+    moto_compat.apply()
     with mock_aws():
         reset_clients()
         yield
@@ -98,3 +110,31 @@ def stack(moto_aws: None) -> Iterator[Stack]:
     use_services(services)
     yield Stack(settings, services, scheduler, workflows, clock)
     use_services(None)
+    drop_tables(settings)
+
+
+def snapshot(settings: Settings) -> dict[str, list[dict[str, object]]]:
+    """Every item of the three tables, to show that a failed call wrote nothing."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    tables = {}
+    for name in (settings.threads_table, settings.streams_table, settings.deltas_table):
+        items = client.scan(TableName=name, ConsistentRead=True)["Items"]
+        tables[name] = sorted(items, key=repr)
+    return tables
+
+
+@pytest.fixture
+def api(stack: Stack, lambda_context: FakeLambdaContext) -> Api:
+    return Api(lambda_context)
+
+
+@pytest.fixture
+def thread_id(api: Api) -> str:
+    return str(api.direct("create_thread", {"title": "a conversation"})["threadId"])
+
+
+@pytest.fixture
+def stream_id(api: Api, thread_id: str) -> str:
+    return str(api.direct("create_stream", {"threadId": thread_id, "order": 0, "stepOrder": 0}))

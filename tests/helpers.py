@@ -21,7 +21,8 @@ def load_function(operation: str) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, FUNCTIONS / operation / "app.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
@@ -76,3 +77,37 @@ def http_event(
 def reply_json(response: dict[str, Any]) -> Any:
     body = response.get("body")
     return None if body is None else json.loads(body)
+
+
+class Api:
+    """Calls the functions' handlers the two ways the contract allows."""
+
+    def __init__(self, context: FakeLambdaContext | None = None) -> None:
+        self.context = context or FakeLambdaContext()
+
+    def direct(self, operation: str, args: dict[str, Any]) -> Any:
+        return load_function(operation).handler(args, self.context)
+
+    def http(
+        self,
+        operation: str,
+        path_parameters: dict[str, str] | None = None,
+        *,
+        query: dict[str, str] | None = None,
+        body: Any = None,
+        raw_body: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        route = load_function(operation).OPERATION.http
+        assert route is not None, f"{operation} has no HTTP route"
+        event = http_event(
+            route.method,
+            route.path,
+            path_parameters,
+            query,
+            body,
+            raw_body=raw_body,
+            headers=headers,
+        )
+        response = load_function(operation).handler(event, self.context)
+        return response["statusCode"], reply_json(response)

@@ -1,0 +1,122 @@
+"""Where moto's DynamoDB differs from DynamoDB in ways this project depends on.
+
+Applied by the local stack and the tests (never in Lambda):
+
+- **Atomicity.** moto's server handles requests on many threads without locks,
+  so two transactions could interleave item by item. DynamoDB never lets them:
+  every backend call here runs under one lock.
+- **Cost of a transaction.** moto snapshots every table a transaction touches
+  (a deep copy of all its items) so it can roll back; with thousands of deltas
+  that makes each append O(table size). Here only the items the transaction
+  names are saved and restored, with the same all-or-nothing result.
+
+The guards that moto does not enforce (400 KB items, 25-item batches, 100-item
+and 4 MB transactions) are the project's own, in the storage layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from typing import Any
+
+_lock = threading.RLock()
+_applied = False
+
+_LOCKED_METHODS = (
+    "create_table",
+    "delete_table",
+    "update_table",
+    "put_item",
+    "get_item",
+    "query",
+    "scan",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_get_item",
+    "batch_write_item",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
+
+
+def apply() -> None:
+    """Patch moto's DynamoDB backend (idempotent)."""
+    global _applied
+    with _lock:
+        if _applied:
+            return
+        import moto.dynamodb.models as models
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.table import Table
+
+        class _TablesAreNotCopied:
+            """Stands in for ``copy`` inside moto's transaction: tables are not deep-copied."""
+
+            @staticmethod
+            def deepcopy(value: Any, memo: Any = None) -> Any:
+                return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+        original_transact = DynamoDBBackend.transact_write_items
+
+        def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+            with _lock:
+                saved = _save_items(self, transact_items, DynamoType)
+                models.copy = _TablesAreNotCopied  # type: ignore[assignment]
+                try:
+                    return original_transact(self, transact_items)
+                except BaseException:
+                    for table, hash_key, range_key, item in reversed(saved):
+                        _restore(table, hash_key, range_key, item)
+                    raise
+                finally:
+                    models.copy = copy
+
+        DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        for name in _LOCKED_METHODS:
+            method = getattr(DynamoDBBackend, name, None)
+            if method is not None:
+                setattr(DynamoDBBackend, name, _locked(method))
+        _applied = True
+
+
+def _locked(method: Any) -> Any:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            return method(*args, **kwargs)
+
+    return call
+
+
+def _save_items(backend: Any, transact_items: list[dict[str, Any]], dynamo_type: Any) -> list[Any]:
+    saved = []
+    for entry in transact_items:
+        try:
+            ((op_type, op),) = entry.items()
+            table = backend.tables[op["TableName"]]
+            key = op["Item"] if op_type == "Put" else op["Key"]
+            hash_key = dynamo_type(key[table.hash_key_attr])
+            range_key = dynamo_type(key[table.range_key_attr]) if table.range_key_attr else None
+        except (KeyError, ValueError, TypeError, AttributeError):
+            continue  # malformed: moto rejects it before writing anything
+        saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+    return saved
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+    if range_key is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    if item is None:
+        table.items.get(hash_key, {}).pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
