@@ -67,7 +67,7 @@ def apply() -> None:
         def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
             with _lock:
                 saved = _save_items(self, transact_items, DynamoType)
-                models.copy = _TablesAreNotCopied  # type: ignore[assignment]
+                setattr(models, "copy", _TablesAreNotCopied)  # noqa: B010 - a module global
                 try:
                     return original_transact(self, transact_items)
                 except BaseException:
@@ -75,7 +75,7 @@ def apply() -> None:
                         _restore(table, hash_key, range_key, item)
                     raise
                 finally:
-                    models.copy = copy
+                    setattr(models, "copy", copy)  # noqa: B010
 
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
         for name in _LOCKED_METHODS:
