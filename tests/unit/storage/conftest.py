@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,23 +14,7 @@ from agent_streams.storage.memory import InMemoryRepository
 from agent_streams.storage.repository import Repository
 from tests.conftest import REGION
 
-from .helpers import BACKENDS
-
-
-def _unique_settings() -> Settings:
-    suffix = uuid.uuid4().hex[:8]
-    return Settings(
-        threads_table=f"contract-threads-{suffix}",
-        streams_table=f"contract-streams-{suffix}",
-        deltas_table=f"contract-deltas-{suffix}",
-        region=REGION,
-    )
-
-
-#: Unique to this test process, and the same for every test in it: moto_aws starts each
-#: test with no tables, and keeping the names lets PynamoDB keep its connections (a new
-#: name makes it build three botocore clients, about a second per test).
-SETTINGS = _unique_settings()
+from .helpers import BACKENDS, SETTINGS
 
 
 @functools.cache
@@ -43,16 +27,24 @@ def _dynamodb_client() -> Any:
 
 
 def create_template_tables(settings: Settings) -> None:
-    """tests.conftest.create_tables, with a client kept for the run: the template's tables."""
+    """tests.conftest.create_tables with a client kept for the run, replacing old tables.
+
+    moto does not always forget its tables between mock_aws contexts (its reset loses
+    track of cached backends, getmoto/moto#6592), so a table of an earlier test can
+    still be there: drop it first.
+    """
     from agent_streams.local.template import load_template
 
+    client = _dynamodb_client()
     names = {
         "ThreadsTable": settings.threads_table,
         "StreamsTable": settings.streams_table,
         "DeltasTable": settings.deltas_table,
     }
     for logical_id, spec in load_template().tables().items():
-        _dynamodb_client().create_table(**spec.create_table_kwargs(names[logical_id]))
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            client.delete_table(TableName=names[logical_id])
+        client.create_table(**spec.create_table_kwargs(names[logical_id]))
 
 
 def new_dynamo_repository(request: pytest.FixtureRequest) -> Repository:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from agent_streams.config import Settings
 from agent_streams.storage.repository import DeltaWrite, Repository
 from agent_streams.types import Stream, StreamMetadata, StreamStatus, Thread
 
 BACKENDS = ("memory", "dynamo")
+
+#: The moto tables: unique to this test process, and the same for every test in it.
+#: moto_aws starts each test with no tables, and keeping the names lets PynamoDB keep
+#: its connections (new names make it build three botocore clients, ~1 s a test).
+_SUFFIX = uuid.uuid4().hex[:8]
+SETTINGS = Settings(
+    threads_table=f"contract-threads-{_SUFFIX}",
+    streams_table=f"contract-streams-{_SUFFIX}",
+    deltas_table=f"contract-deltas-{_SUFFIX}",
+    region="us-east-1",
+)
 
 NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z, epoch ms
 #: TTLs are epoch seconds: an item is expired once ``expires_at * 1000 <= now``.
