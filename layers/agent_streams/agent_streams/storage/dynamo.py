@@ -470,8 +470,9 @@ class DynamoRepository:
         return AppendOutcome(stream=None, accepted=True, written=True)
 
     def heartbeat(self, stream_id: str, now: int) -> Stream | None:
+        item = StreamItem(stream_id)
         try:
-            StreamItem(stream_id).update(
+            item.update(
                 actions=[StreamItem.last_heartbeat.set(now)],
                 condition=(StreamItem.status == "streaming") & _not_expired(now),
             )
@@ -479,7 +480,7 @@ class DynamoRepository:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 _raise_mapped(exc, "record a heartbeat")
             return self.get_stream(stream_id, now)
-        return None
+        return _stream_from_model(item)
 
     def _terminate(
         self,
