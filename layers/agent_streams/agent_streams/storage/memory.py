@@ -30,12 +30,15 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent_streams.errors import ThreadDeleting, ThreadNotFound
 from agent_streams.storage.keys import STREAM_INDEX_ATTRIBUTES, status_order_key
 from agent_streams.storage.repository import AppendOutcome, DeltaWrite, TransitionOutcome
 from agent_streams.types import Delta, Stream, StreamMetadata, StreamStatus, Thread
+
+if TYPE_CHECKING:
+    from agent_streams.storage.repository import Repository
 
 #: How each attribute the Streams index projects is copied onto an index-read stream.
 #: Keyed by DynamoDB attribute name, so a change to the projection in ``keys`` that is
@@ -522,3 +525,8 @@ class InMemoryRepository:
             # Like DynamoDB's DeleteItem: no TTL check, and deleting nothing succeeds.
             self._streams.pop(stream_id, None)
             return True
+
+
+if TYPE_CHECKING:
+    # mypy proves the fake implements the whole protocol (nothing else in the package uses it).
+    _conforms: Repository = InMemoryRepository()
