@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -14,9 +16,9 @@ from agent_streams.types import Stream, StreamMetadata, StreamStatus, Thread
 
 BACKENDS = ("memory", "dynamo")
 
-#: The moto tables: unique to this test process, and the same for every test in it.
-#: moto_aws starts each test with no tables, and keeping the names lets PynamoDB keep
-#: its connections (new names make it build three botocore clients, ~1 s a test).
+#: The moto tables: unique to this test process, and the same for every test in it
+#: (each test re-creates them empty). Keeping the names lets PynamoDB keep its
+#: connections: new names make it build three botocore clients, about 1 s a test.
 _SUFFIX = uuid.uuid4().hex[:8]
 SETTINGS = Settings(
     threads_table=f"contract-threads-{_SUFFIX}",
@@ -42,6 +44,36 @@ FULL_META = StreamMetadata(
 )
 
 PARTS = '[{"type":"text-delta","id":"t","delta":"hi"}]'
+
+
+@functools.cache
+def _dynamodb_client() -> Any:
+    import boto3
+
+    # moto intercepts every botocore client, whenever it was made; one client for the
+    # whole run saves building one per test (tests.conftest.create_tables does).
+    return boto3.session.Session().client("dynamodb", region_name=SETTINGS.region)
+
+
+def create_template_tables(settings: Settings) -> None:
+    """tests.conftest.create_tables with a client kept for the run, replacing old tables.
+
+    moto does not always forget its tables between mock_aws contexts (its reset loses
+    track of cached backends, getmoto/moto#6592), so a table of an earlier test can
+    still be there: drop it first.
+    """
+    from agent_streams.local.template import load_template
+
+    client = _dynamodb_client()
+    names = {
+        "ThreadsTable": settings.threads_table,
+        "StreamsTable": settings.streams_table,
+        "DeltasTable": settings.deltas_table,
+    }
+    for logical_id, spec in load_template().tables().items():
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            client.delete_table(TableName=names[logical_id])
+        client.create_table(**spec.create_table_kwargs(names[logical_id]))
 
 
 def thread(thread_id: str = "t1", **fields: Any) -> Thread:

@@ -338,10 +338,6 @@ def test_heartbeat_moves_last_heartbeat_of_a_streaming_stream(repo: Repository) 
     assert found.last_heartbeat == NOW + 7
 
 
-@known_bug(
-    "DynamoRepository.heartbeat returns None after a successful update, which "
-    "heartbeat_stream reads as 'no such stream' (404 for every live stream)"
-)
 def test_heartbeat_returns_the_stream_it_moved(repo: Repository) -> None:
     seed(repo, stream("s1"))
     got = repo.heartbeat("s1", NOW + 7)

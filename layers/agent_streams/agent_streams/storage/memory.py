@@ -334,9 +334,7 @@ class InMemoryRepository:
             stored = self._streams.get(stream_id)
             if self._streaming_unexpired(stored, now) and stored is not None:
                 stored.last_heartbeat = now
-                # The contract (and the service) read None as "no such stream", so a
-                # heartbeat that was recorded returns the stream; DynamoRepository
-                # returns None here (a known bug, see the contract suite).
+                # The stream as updated (DynamoDB's ALL_NEW): None means "no such stream".
                 return copy.deepcopy(stored)
             # Not streaming (a no-op), expired or missing: the stream as found.
             return self._get_live(stream_id, now)
