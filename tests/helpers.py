@@ -35,7 +35,7 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:agent-streams-test"
     aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    remaining_ms: int = 10_000
+    remaining_ms: int = 60_000
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms

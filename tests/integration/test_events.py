@@ -272,20 +272,8 @@ def check_http_reply(event: dict[str, Any], response: dict[str, Any]) -> None:
 # -- the tests ----------------------------------------------------------------------------
 
 
-#: Operations whose events fail because of a bug outside this suite: strict, so the
-#: marker has to go once the bug is fixed.
-KNOWN_BUGS = {
-    "heartbeat_stream": (
-        "DynamoRepository.heartbeat returns None on success, which "
-        "service.streams.heartbeat_stream reads as a missing stream (StreamNotFound)"
-    ),
-}
-
-
 def _case(path: Path) -> Any:
-    bug = KNOWN_BUGS.get(operation_of(path))
-    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-    return pytest.param(path, id=path.name, marks=marks)
+    return pytest.param(path, id=path.name)
 
 
 @pytest.mark.usefixtures("fixed_ids")

@@ -29,7 +29,7 @@ def _deadline(context: Any) -> Deadline | None:
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     if remaining is None:
         return None
-    return Deadline.after(max(1.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS))
+    return Deadline.after(max(0.0, remaining() / 1000 - SAFETY_MARGIN_SECONDS))
 
 
 def serve_direct(operation: Operation[Any, Any], event: Any) -> Any:
