@@ -105,7 +105,9 @@ def _save_items(backend: Any, transact_items: list[dict[str, Any]], dynamo_type:
             range_key = dynamo_type(key[table.range_key_attr]) if table.range_key_attr else None
         except (KeyError, ValueError, TypeError, AttributeError):
             continue  # malformed: moto rejects it before writing anything
-        saved.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+        saved.append(
+            (table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key)))
+        )
     return saved
 
 
