@@ -13,7 +13,8 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv tools test unit lint format typecheck template-check package-check openapi build deploy run serve bench fuzz clean
+
+.PHONY: help venv tools test unit e2e lint format typecheck template-check package-check openapi build deploy run serve bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -54,13 +55,17 @@ package-check: venv ## Prove the layer installs for the Lambda runtime (python3.
 	$(BIN)/python tools/package_layer.py --check
 
 test: lint package-check ## Lint, then the whole suite
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/unit tests/integration
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/e2e
 
 unit: venv ## The unit tests only (fast)
 	$(BIN)/pytest -q tests/unit
 
 openapi: venv ## Regenerate openapi.json from the code
 	$(BIN)/python -m agent_streams.api.openapi
+
+e2e: venv ## The end-to-end tests against the local stack
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/e2e
 
 build: venv tools ## sam build (needs python3.13 on PATH), else the layer package check
 	@if command -v python3.13 >/dev/null; then $(TOOLS)/bin/sam build; \
