@@ -146,7 +146,7 @@ class TestAddDelta:
         ]
         api.direct("add_delta", {"streamId": stream_id, "start": 0, "end": 2, "parts": parts})
         assert stored_deltas(api, thread_id, stream_id)[0]["parts"] == parts
-        status, body = api.http(
+        _, body = api.http(
             "list_deltas", {"threadId": thread_id}, query={"cursors": f"{stream_id}:0"}
         )
         assert body[0]["parts"] == parts
