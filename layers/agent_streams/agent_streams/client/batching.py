@@ -36,24 +36,59 @@ class SizedPart:
     size: int
 
 
+#: How deep JSON in a part may nest; the server refuses deeper parts
+#: (``agent_streams.service.arguments.MAX_JSON_DEPTH``: readers re-parse parts
+#: recursively). Checked here so such a part is refused before it is buffered.
+MAX_JSON_DEPTH = 64
+
+
+def _check_depth(part: Part, limit: int = MAX_JSON_DEPTH) -> None:
+    stack: list[tuple[Any, int]] = [(part, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level > limit:
+            raise ValueError(f"JSON nested deeper than {limit} levels")
+        if isinstance(item, dict):
+            stack.extend((value, level + 1) for value in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((value, level + 1) for value in item)
+
+
 def prepare_part(
     part: Part, format: StreamFormat, max_bytes: int = MAX_PARTS_JSON_BYTES
 ) -> SizedPart:
     """Check and measure one part; raise before anything is buffered or sent.
 
-    ``ValueError`` if it is not a JSON object with a string ``type``, or not JSON
-    serialisable; :class:`PartTooLarge` if it cannot fit in a delta even alone.
+    ``ValueError`` if it is not a JSON object with a string ``type``, or is not
+    JSON the service stores: not serialisable, a non-finite number (``NaN`` is
+    not JSON), text that is not valid Unicode (a lone surrogate cannot be UTF-8),
+    nesting deeper than :data:`MAX_JSON_DEPTH`. The server refuses all of these
+    with ``ValidationError``, which would stop the writer and abort the reply;
+    refused here, only the caller's one call fails. :class:`PartTooLarge` if it
+    cannot fit in a delta even alone.
     """
     if not isinstance(part, dict) or not isinstance(part.get("type"), str):
         raise ValueError(f"a part must be a dict with a string 'type', not {part!r:.200}")
+    kind = part["type"]
     normalized = normalize_part(part, format)
     try:
-        size = json_size(normalized)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"part of type {part['type']!r} is not JSON serialisable: {exc}") from exc
+        text = json.dumps(normalized, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"part of type {kind!r} is not JSON serialisable: {exc}") from exc
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"part of type {kind!r} has text that is not valid Unicode "
+            f"(a lone surrogate: {exc.object[exc.start : exc.end]!r}); it cannot be stored as UTF-8"
+        ) from exc
+    try:
+        _check_depth(normalized)
+    except ValueError as exc:
+        raise ValueError(f"part of type {kind!r}: {exc}") from exc
     # A delta holding only this part is "[" + part + "]".
     if size + 2 > max_bytes:
-        raise PartTooLarge(size + 2, max_bytes, str(part["type"]))
+        raise PartTooLarge(size + 2, max_bytes, str(kind))
     return SizedPart(normalized, size)
 
 

@@ -21,6 +21,7 @@ import urllib3
 
 from agent_streams.client.errors import TransientError, UnexpectedResponse
 from agent_streams.client.routes import NOT_FOUND_IS_FALSE, ROUTES
+from agent_streams.client.transport import json_body
 from agent_streams.errors import (
     ERROR_CLASSES,
     AgentStreamsError,
@@ -105,7 +106,7 @@ class HttpTransport:
             # SigV4 canonicalises, so the signature matches what API Gateway checks.
             url += "?" + urlencode(route.query(args), quote_via=quote, safe="")
         body_obj = route.body(args)
-        body = None if body_obj is None else json.dumps(body_obj, separators=(",", ":")).encode()
+        body = None if body_obj is None else json_body(body_obj)
         status, reply = await asyncio.to_thread(self._send, operation, route.method, url, body)
         if 200 <= status < 300:
             try:

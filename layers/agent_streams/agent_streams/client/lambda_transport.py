@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from agent_streams.client.errors import RemoteError, TransientError
+from agent_streams.client.transport import json_body
 from agent_streams.errors import (
     ERROR_CLASSES,
     AgentStreamsError,
@@ -67,6 +68,8 @@ class LambdaTransport:
         self._endpoint_url = endpoint_url
         self._function_name = function_name or (lambda op: f"{stack_name}-{op}")
         self._client = client
+        #: A client given by the caller is theirs: close() leaves it open.
+        self._owns_client = client is None
         self._botocore_session = botocore_session
         self._read_timeout = read_timeout
         self._max_connections = max_connections
@@ -102,6 +105,9 @@ class LambdaTransport:
         return await asyncio.to_thread(self._invoke, operation, args)
 
     async def close(self) -> None:
+        """Close the Lambda client this transport created (a given one stays open, and in use)."""
+        if not self._owns_client:
+            return
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
@@ -127,7 +133,7 @@ class LambdaTransport:
             response = client.invoke(
                 FunctionName=self.function_name(operation),
                 InvocationType="RequestResponse",
-                Payload=json.dumps(args, separators=(",", ":")).encode(),
+                Payload=json_body(args),
             )
             payload_bytes = response["Payload"].read()
         except ClientError as exc:

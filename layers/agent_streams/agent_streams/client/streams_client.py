@@ -28,6 +28,7 @@ from agent_streams.client.types import (
 if TYPE_CHECKING:
     import urllib3
     from botocore.session import Session
+    from mypy_boto3_lambda.client import LambdaClient
 
     from agent_streams.client.delta_streamer import DeltaStreamer
     from agent_streams.client.follower import MaterializerFactory, MergeMessages
@@ -102,7 +103,14 @@ class StreamsClient:
         region: str | None = None,
         endpoint_url: str | None = None,
         botocore_session: Session | None = None,
+        client: LambdaClient | None = None,
     ) -> StreamsClient:
+        """Direct invoke of ``{stack_name}-{operation}``.
+
+        ``client``: a Lambda client of your own (your config, your event hooks —
+        e.g. the local stack's ``lambda_invoke_hook``) instead of one created on
+        the first call; ``region``/``endpoint_url``/``botocore_session`` are then unused.
+        """
         from agent_streams.client.lambda_transport import LambdaTransport
 
         return cls(
@@ -111,6 +119,7 @@ class StreamsClient:
                 region=region,
                 endpoint_url=endpoint_url,
                 botocore_session=botocore_session,
+                client=client,
             )
         )
 

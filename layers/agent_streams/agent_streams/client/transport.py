@@ -13,6 +13,7 @@ Errors: the contract's exceptions (``agent_streams.errors``) as their own classe
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol, runtime_checkable
 
 #: Every operation of the public contract a client calls (the scheduler and
@@ -43,6 +44,23 @@ class Transport(Protocol):
     async def call(self, operation: str, args: dict[str, Any]) -> Any:
         """Run ``operation`` with its camelCase ``args``; return its direct value."""
         ...
+
+
+def json_body(value: Any) -> bytes:
+    """``value`` as compact JSON in UTF-8, the way the service measures and stores it.
+
+    Not ``ensure_ascii``: escaping every non-ASCII character as ``\\uXXXX`` makes a
+    body up to three times the size the streamer planned for (an emoji is 4 bytes
+    of UTF-8 but 12 escaped), so a delta that fits the item limit could be refused
+    as too large by the API's body limit. Text that cannot be UTF-8 (a lone
+    surrogate) is sent escaped instead, so the server answers with its own
+    ``ValidationError`` rather than the client failing to encode.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode("ascii")
 
 
 async def close_transport(transport: Transport) -> None:
