@@ -274,6 +274,13 @@ def expected_messages(
     return derive_ui_messages(thread_id, [stream_message], [delta])
 
 
+def derived_from_log(
+    thread_id: str, stream_message: dict[str, Any], log: Sequence[StreamDelta]
+) -> list[UIMessage]:
+    """What the reference derives from the deltas as stored (merged, split)."""
+    return derive_ui_messages(thread_id, [stream_message], [dict(delta) for delta in log])
+
+
 async def collect(messages: AsyncIterator[list[UIMessage]]) -> list[list[UIMessage]]:
     return [snapshot async for snapshot in messages]
 

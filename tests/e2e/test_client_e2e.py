@@ -14,7 +14,7 @@ import asyncio
 import io
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import redirect_stdout
 from typing import Any
 
@@ -34,11 +34,12 @@ from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound, 
 from agent_streams.limits import MAX_PARTS_JSON_BYTES
 from agent_streams.local.inprocess import invoke_local
 from agent_streams.local.stack import LocalStack
-from agent_streams.materialize import derive_ui_messages
+from agent_streams.materialize import streaming_messages as message_docs
 from tests.e2e.client_fixtures import (
     FlakyTransport,
     agent_reply,
     collect,
+    derived_from_log,
     expected_messages,
     paced,
     paced_sync,
@@ -143,10 +144,15 @@ def test_a_5000_part_reply_is_followed_live_and_rebuilt_exactly(
             log = await read_log(reader_client, thread_id, streamer.stream_id)
             assert log[-1]["end"] == len(parts)
             # What is stored materialises to the same message as what was given.
-            assert derive_ui_messages(thread_id, [stream], log) == expected
+            assert derived_from_log(thread_id, stream, log) == expected
             # A reader arriving afterwards (paging past the 100-delta cap) agrees.
             late = await collect(reader_client.follow(thread_id, stop_when_idle=True))
             assert late[-1] == expected
+            # And the message docs to save, which the server builds from every delta.
+            docs = await reader_client.streaming_messages(thread_id, order=0, step_order=0)
+            state = dict(await reader_client.get_stream(streamer.stream_id))
+            whole = {"streamId": streamer.stream_id, "start": 0, "end": len(parts), "parts": parts}
+            assert docs == message_docs(thread_id, state, [whole], 0, {"status": "success"})
 
             figure(
                 f"5,000-part reply, throttle {throttle_ms if throttle_ms is not None else 250} ms:"
@@ -219,7 +225,7 @@ def test_transient_failures_during_writes_lose_and_duplicate_nothing(
                 log = await read_log(clean, thread_id, streamer.stream_id)
             assert log[-1]["end"] == len(parts)
             expected = expected_messages(thread_id, stream, parts)
-            assert derive_ui_messages(thread_id, [stream], log) == expected
+            assert derived_from_log(thread_id, stream, log) == expected
             assert snapshots[-1] == expected
 
             injected = flaky.injected
@@ -293,7 +299,7 @@ def test_an_abort_by_another_party_stops_the_writer(local_stack: LocalStack, how
             assert log[-1]["end"] == stored == state["nextStart"]
             # What was stored before the abort is the start of the reply, exactly.
             stream = await _stream_message(other, thread_id, "aborted")
-            assert derive_ui_messages(thread_id, [stream], log) == expected_messages(
+            assert derived_from_log(thread_id, stream, log) == expected_messages(
                 thread_id, stream, parts[:stored]
             )
             figure(
@@ -377,11 +383,11 @@ def test_the_sync_streamer_writes_from_a_thread_while_an_async_reader_follows(
             thread_id = (await reader.create_thread(title="sync"))["threadId"]
             loop = asyncio.get_running_loop()
             stream_created = asyncio.Event()
-            writing = asyncio.ensure_future(
-                asyncio.to_thread(
-                    handler, thread_id, lambda: loop.call_soon_threadsafe(stream_created.set)
-                )
-            )
+
+            def created() -> None:  # called on the handler's thread
+                loop.call_soon_threadsafe(stream_created.set)
+
+            writing = asyncio.ensure_future(asyncio.to_thread(handler, thread_id, created))
             await stream_created.wait()
             snapshots = await collect(reader.follow(thread_id, stop_when_idle=True))
             stream_id = await writing
@@ -445,6 +451,8 @@ def test_the_lambda_transport_through_the_stacks_invoke_hook(local_stack: LocalS
     lambda_client.meta.events.register(
         "before-call.lambda.Invoke", local_stack.functions.lambda_invoke_hook()
     )
+    closed: list[bool] = []
+    lambda_client.close = lambda: closed.append(True)  # type: ignore[method-assign]
     parts = agent_reply(400, seed=6)
 
     async def scenario() -> None:
@@ -452,6 +460,7 @@ def test_the_lambda_transport_through_the_stacks_invoke_hook(local_stack: LocalS
         async with client:
             deltas = await _write_and_read_back(client, parts)
             await _contract_errors(client)
+        assert closed == []  # the caller's client is the caller's: left open
         figure(f"Lambda transport (invoke hook): {len(parts)} parts -> {deltas} deltas")
 
     run(scenario())
@@ -546,7 +555,7 @@ def test_a_reply_at_the_size_limits_is_split_and_every_delta_accepted(
             assert max(sizes) <= MAX_PARTS_JSON_BYTES
             assert max(sizes) > MAX_PARTS_JSON_BYTES * 0.9  # the limit was really pressed
             stream = await _stream_message(client, thread_id, "finished")
-            assert derive_ui_messages(thread_id, [stream], log) == expected_messages(
+            assert derived_from_log(thread_id, stream, log) == expected_messages(
                 thread_id, stream, parts
             )
             figure(
@@ -620,5 +629,109 @@ def test_the_deepest_part_the_service_takes_is_taken_by_the_client(
             async with client.streamer(thread_id=thread_id, order=0, step_order=0) as streamer:
                 await streamer.add_parts([_nested(MAX_JSON_DEPTH)])
             assert streamer.finished
+
+    run(scenario())
+
+
+# -- someone else ends the stream while the writer still holds parts -----------------------
+
+
+def _transport_client(local_stack: LocalStack, transport: str) -> StreamsClient:
+    if transport == "http":
+        return StreamsClient.http(local_stack.url)
+    # Direct invoke: finish_stream's value is null, so the writer must ask.
+    return StreamsClient.in_process(invoke_local(local_stack))
+
+
+async def _writer_holding_parts(
+    client: StreamsClient, notified: list[str]
+) -> tuple[DeltaStreamer, str, str]:
+    """A streamer with 5 parts stored and 5 more buffered (its throttle holds them)."""
+    parts = agent_reply(100, seed=12)
+    thread_id = (await client.create_thread())["threadId"]
+    streamer = DeltaStreamer(
+        client,
+        thread_id=thread_id,
+        order=0,
+        step_order=0,
+        throttle_ms=60_000,
+        on_async_abort=notified.append,
+    )
+    await streamer.add_parts(parts[:5])  # the first write goes out at once
+    assert streamer.stream_id is not None
+    while (await client.get_stream(streamer.stream_id))["nextStart"] < 5:
+        await asyncio.sleep(0.01)
+    await streamer.add_parts(parts[5:10])  # held back by the throttle
+    return streamer, thread_id, streamer.stream_id
+
+
+@pytest.mark.parametrize("transport", ["http", "in-process"])
+def test_an_abort_just_before_finish_is_not_taken_for_a_finish(
+    local_stack: LocalStack, transport: str
+) -> None:
+    async def scenario() -> None:
+        async with (
+            _transport_client(local_stack, transport) as client,
+            StreamsClient.http(local_stack.url) as other,
+        ):
+            notified: list[str] = []
+            streamer, thread_id, stream_id = await _writer_holding_parts(client, notified)
+            assert await other.abort_stream(stream_id, reason="user pressed stop")
+            await streamer.finish()  # the finish is a no-op on the server: not a success
+            assert not streamer.finished
+            assert streamer.aborted
+            assert notified == ["async abort"]
+            state = await other.get_stream(stream_id)
+            assert (state["status"], state.get("reason")) == ("aborted", "user pressed stop")
+            assert (await read_log(other, thread_id, stream_id))[-1]["end"] == 5
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("transport", ["http", "in-process"])
+def test_a_stream_deleted_under_the_writer_ends_it_without_an_error(
+    local_stack: LocalStack, transport: str
+) -> None:
+    async def scenario() -> None:
+        async with (
+            _transport_client(local_stack, transport) as client,
+            StreamsClient.http(local_stack.url) as other,
+        ):
+            notified: list[str] = []
+            streamer, _, stream_id = await _writer_holding_parts(client, notified)
+            await other.delete_stream(stream_id)
+            await streamer.finish()  # as add_delta's False: stopped, not an error
+            assert streamer.aborted
+            assert not streamer.finished
+            assert notified == ["stream deleted"]
+            await streamer.add_parts([{"type": "text-delta", "id": "t", "delta": "late"}])
+
+    run(scenario())
+
+
+def test_a_failing_source_reports_its_own_error_even_if_the_stream_was_deleted(
+    local_stack: LocalStack,
+) -> None:
+    class ModelError(Exception):
+        pass
+
+    async def scenario() -> None:
+        async with (
+            StreamsClient.http(local_stack.url) as client,
+            StreamsClient.http(local_stack.url) as other,
+        ):
+            notified: list[str] = []
+            streamer, _, stream_id = await _writer_holding_parts(client, notified)
+            await other.delete_stream(stream_id)
+
+            async def source() -> AsyncIterator[dict[str, Any]]:
+                yield {"type": "text-delta", "id": "t", "delta": "more"}
+                raise ModelError("the model's connection dropped")
+
+            # consume() aborts the stream on the source's error and re-raises it:
+            # the caller must see the model's error, not the abort's StreamNotFound.
+            with pytest.raises(ModelError):
+                await streamer.consume(source())
+            assert streamer.aborted
 
     run(scenario())

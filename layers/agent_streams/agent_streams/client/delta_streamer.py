@@ -271,13 +271,38 @@ class DeltaStreamer:
                 return  # aborted by the server while draining
             stream_id = self._stream_id
             try:
-                await self._with_retry(
+                status: str | None = await self._with_retry(
                     lambda: self.client.finish_stream(stream_id, final_delta=_as_delta(last))
                 )
+                if status is None:
+                    status = await self._status_after_finish(stream_id)
+            except StreamNotFound:
+                # Deleted by someone else: what add_delta reports as False.
+                await self._server_aborted("stream deleted")
+                return
             except BaseException as exc:
                 self._fail(exc)
                 raise
+            if status != "finished":
+                # Someone aborted it after our last write: the server made the finish
+                # a no-op and dropped the final delta. Not a success.
+                await self._server_aborted("async abort")
+                return
             self._set_terminal(_State.FINISHED)
+
+    async def _status_after_finish(self, stream_id: str) -> str:
+        """The stream's status once ``finish_stream`` returned without saying it (a
+        direct invoke's value is null): a finish on a stream someone else aborted
+        first is a no-op, which must not be reported as a finished reply."""
+        try:
+            state = await self._with_retry(functools.partial(self.client.get_stream, stream_id))
+        except StreamNotFound:
+            raise  # deleted: finish() reports it as such
+        except Exception:
+            # The finish itself went through; a failed check must not undo it.
+            log.warning("could not check stream %s after finishing it", stream_id, exc_info=True)
+            return "finished"
+        return state["status"]
 
     async def fail(self, reason: str) -> None:
         """Abort the stream with ``reason``, keeping what was written (and buffered)."""
@@ -510,6 +535,12 @@ class DeltaStreamer:
                         stream_id, reason=reason, final_delta=_as_delta(last)
                     )
                 )
+            except StreamNotFound:
+                # Deleted by someone else meanwhile: it is not streaming any more,
+                # which is all an abort asks. Raising here would also hide the error
+                # consume() or ``async with`` is failing the stream for.
+                await self._server_aborted("stream deleted")
+                return
             except BaseException as exc:
                 self._fail(exc)
                 raise

@@ -114,7 +114,9 @@ ROUTES: dict[str, Route] = {
     "get_stream": Route("GET", "/streams/{streamId}", None, _identity),
     "add_delta": Route("POST", "/streams/{streamId}/deltas", None, _field("accepted")),
     "heartbeat_stream": Route("POST", "/streams/{streamId}/heartbeat", None, _none),
-    "finish_stream": Route("POST", "/streams/{streamId}/finish", None, _none),
+    # The reply's status is more than the direct value (null) says: whether the
+    # finish took effect. StreamsClient.finish_stream passes it on.
+    "finish_stream": Route("POST", "/streams/{streamId}/finish", None, _field("status")),
     "abort_stream": Route("POST", "/streams/{streamId}/abort", None, _field("aborted")),
     "delete_stream": Route("DELETE", "/streams/{streamId}", None, _none),
 }

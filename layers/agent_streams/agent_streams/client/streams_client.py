@@ -21,6 +21,7 @@ from agent_streams.client.types import (
     StreamFormat,
     StreamMessage,
     StreamState,
+    StreamStatus,
     Thread,
     UIMessage,
 )
@@ -254,10 +255,19 @@ class StreamsClient:
 
     async def finish_stream(
         self, stream_id: str, *, final_delta: StreamDelta | Mapping[str, Any] | None = None
-    ) -> None:
-        await self.transport.call(
+    ) -> StreamStatus | None:
+        """Finish the stream, with its last delta atomically.
+
+        Finishing a stream that is no longer streaming is a no-op (its final delta is
+        not written). The stream's status after the call is returned when the
+        transport carries it — HTTP's ``{"status"}``: ``"finished"``, or
+        ``"aborted"`` for that no-op — and None over direct invoke (the contract's
+        direct value is null; ask :meth:`get_stream` if it matters).
+        """
+        result = await self.transport.call(
             "finish_stream", _args(streamId=stream_id, finalDelta=_delta(stream_id, final_delta))
         )
+        return cast(StreamStatus, result) if isinstance(result, str) else None
 
     async def abort_stream(
         self,

@@ -26,6 +26,7 @@ from agent_streams.client.types import (
     StreamFormat,
     StreamMessage,
     StreamState,
+    StreamStatus,
     Thread,
     UIMessage,
 )
@@ -188,8 +189,10 @@ class SyncStreamsClient:
     def heartbeat_stream(self, stream_id: str) -> None:
         self._run(self.client.heartbeat_stream(stream_id))
 
-    def finish_stream(self, stream_id: str, *, final_delta: dict[str, Any] | None = None) -> None:
-        self._run(self.client.finish_stream(stream_id, final_delta=final_delta))
+    def finish_stream(
+        self, stream_id: str, *, final_delta: dict[str, Any] | None = None
+    ) -> StreamStatus | None:
+        return self._run(self.client.finish_stream(stream_id, final_delta=final_delta))
 
     def abort_stream(
         self, stream_id: str, *, reason: str, final_delta: dict[str, Any] | None = None
