@@ -97,6 +97,13 @@ def build_event(
     return event
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver listens with a backlog of 5: a burst of new connections (a client
+    # opening its pool with many threads) overflows it, and the kernel resets some.
+    request_queue_size = 128
+
+
 class LocalHttpServer:
     def __init__(
         self,
@@ -128,8 +135,7 @@ class LocalHttpServer:
 
             do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), Handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, name="agent-streams-http", daemon=True
         )
