@@ -132,23 +132,32 @@ def agent_reply(total: int = 5000, *, seed: int = 7) -> list[Part]:
     return parts
 
 
+@dataclass
+class SourceProgress:
+    """How far a consumer read a source, and whether it closed it."""
+
+    taken: int = 0
+    closed: bool = False
+
+
 async def paced(
     parts: Sequence[Part],
     *,
     every: int = 25,
     pause_s: float = 0.01,
-    counter: list[int] | None = None,
+    progress: SourceProgress | None = None,
 ) -> AsyncIterator[Part]:
-    """``parts`` as a model would yield them: in bursts, with short pauses between.
-
-    ``counter[0]`` counts the parts taken (to see whether a consumer stopped early).
-    """
-    for index, part in enumerate(parts):
-        if counter is not None:
-            counter[0] += 1
-        yield part
-        if (index + 1) % every == 0:
-            await asyncio.sleep(pause_s)
+    """``parts`` as a model would yield them: in bursts, with short pauses between."""
+    try:
+        for index, part in enumerate(parts):
+            if progress is not None:
+                progress.taken += 1
+            yield part
+            if (index + 1) % every == 0:
+                await asyncio.sleep(pause_s)
+    finally:
+        if progress is not None:
+            progress.closed = True
 
 
 def paced_sync(parts: Sequence[Part], *, every: int = 25, pause_s: float = 0.01) -> Iterator[Part]:

@@ -26,6 +26,7 @@ from agent_streams.client import (
     DeltaStreamer,
     RetryPolicy,
     StreamsClient,
+    SyncDeltaStreamer,
     SyncStreamsClient,
     ThreadFollower,
 )
@@ -34,9 +35,11 @@ from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound, 
 from agent_streams.limits import MAX_PARTS_JSON_BYTES
 from agent_streams.local.inprocess import invoke_local
 from agent_streams.local.stack import LocalStack
+from agent_streams.materialize import derive_ui_messages
 from agent_streams.materialize import streaming_messages as message_docs
 from tests.e2e.client_fixtures import (
     FlakyTransport,
+    SourceProgress,
     agent_reply,
     collect,
     derived_from_log,
@@ -267,10 +270,11 @@ def test_an_abort_by_another_party_stops_the_writer(local_stack: LocalStack, how
                 throttle_ms=20,
                 on_async_abort=notified.append,
             )
-            taken = [0]
-            writing = asyncio.ensure_future(
-                streamer.consume(paced(parts, every=10, pause_s=0.01, counter=taken))
-            )
+            source = SourceProgress()
+            # Held here, as a caller holding its LLM stream would: not collected,
+            # so only an explicit close ends it.
+            generator = paced(parts, every=10, pause_s=0.01, progress=source)
+            writing = asyncio.ensure_future(streamer.consume(generator))
             while streamer.stream_id is None:
                 await asyncio.sleep(0.01)
             stream_id = streamer.stream_id
@@ -289,7 +293,9 @@ def test_an_abort_by_another_party_stops_the_writer(local_stack: LocalStack, how
             assert streamer.aborted
             assert not streamer.finished
             assert notified == ["async abort"]  # the reference's on_async_abort, once
-            assert taken[0] < len(parts)  # it stopped reading its source
+            # It stopped reading its source, and closed it (an LLM call stops too).
+            assert source.taken < len(parts)
+            assert source.closed
 
             await streamer.add_parts(parts[-3:])  # ignored, no error
             await streamer.finish()  # a no-op on an aborted streamer
@@ -304,7 +310,7 @@ def test_an_abort_by_another_party_stops_the_writer(local_stack: LocalStack, how
             )
             figure(
                 f"abort by another party ({how}): writer stopped after {stored} of"
-                f" {len(parts)} parts stored ({taken[0]} taken from the source)"
+                f" {len(parts)} parts stored ({source.taken} taken from the source)"
             )
 
     run(scenario())
@@ -733,5 +739,140 @@ def test_a_failing_source_reports_its_own_error_even_if_the_stream_was_deleted(
             with pytest.raises(ModelError):
                 await streamer.consume(source())
             assert streamer.aborted
+
+    run(scenario())
+
+
+# -- a thread of several replies ------------------------------------------------------------
+
+
+def test_a_thread_of_several_replies_and_steps_is_followed_exactly(local_stack: LocalStack) -> None:
+    # Replies at orders 0..2, the first with two steps, written concurrently (a
+    # pipeline's tool loop and the next turns overlapping), TextStreamPart included.
+    layout = [(0, 0, 300), (0, 1, 250), (1, 0, 400), (2, 0, 200)]
+    replies = {(o, s): agent_reply(n, seed=20 + o * 10 + s) for o, s, n in layout}
+    text_stream_parts: list[dict[str, Any]] = [
+        {"type": "start"},
+        {"type": "start-step"},
+        {"type": "text-start", "id": "1"},
+        *({"type": "text-delta", "id": "1", "text": f"w{n} "} for n in range(150)),
+        {"type": "text-end", "id": "1"},
+        {"type": "finish-step", "finishReason": "stop"},
+        {"type": "finish", "finishReason": "stop"},
+    ]
+
+    async def scenario() -> None:
+        async with (
+            StreamsClient.http(local_stack.url) as writer_client,
+            StreamsClient.http(local_stack.url) as reader,
+        ):
+            thread_id = (await writer_client.create_thread())["threadId"]
+
+            async def write(order: int, step: int, parts: list[dict[str, Any]], **kw: Any) -> str:
+                streamer = DeltaStreamer(
+                    writer_client,
+                    thread_id=thread_id,
+                    order=order,
+                    step_order=step,
+                    throttle_ms=30,
+                    **kw,
+                )
+                await streamer.consume(paced(parts, every=20, pause_s=0.01))
+                assert streamer.stream_id is not None
+                return streamer.stream_id
+
+            # A reply stopped early, already there when the follower starts. (Not at
+            # the same (order, stepOrder) as another: such ties have no defined order.)
+            first = await writer_client.create_stream(thread_id, order=4, step_order=0)
+            await writer_client.add_delta(first, start=0, end=1, parts=[{"type": "start"}])
+            await writer_client.abort_stream(first, reason="stopped")
+            follower = ThreadFollower(reader, thread_id, poll_interval=0.05)
+            following = asyncio.ensure_future(collect(follower.messages()))
+            ids = await asyncio.gather(
+                *(write(o, s, replies[(o, s)]) for o, s, _ in layout),
+                write(3, 0, text_stream_parts, format="TextStreamPart"),
+            )
+            # Not stop_when_idle: the follower may have polled before any writer
+            # started. Once every writer is done, one more complete round is enough.
+            while not (follower.idle and len(follower.streams) == len(ids) + 1):
+                await asyncio.sleep(0.05)
+            following.cancel()
+
+            listed = await reader.list_streams(
+                thread_id, statuses=["streaming", "finished", "aborted"]
+            )
+            log = [d for sid in (first, *ids) for d in await read_log(reader, thread_id, sid)]
+            expected = derive_ui_messages(
+                thread_id, [dict(m) for m in listed], [dict(d) for d in log]
+            )
+            assert follower.ui_messages() == expected
+            assert [(m["order"], m["stepOrder"], m["status"]) for m in expected] == [
+                (0, 0, "success"),
+                (0, 1, "success"),
+                (1, 0, "success"),
+                (2, 0, "success"),
+                (3, 0, "success"),
+                (4, 0, "failed"),
+            ]
+            figure(
+                f"thread of {len(ids) + 1} streams written concurrently:"
+                f" {len(log)} deltas, follower {follower.polls} polls"
+            )
+
+    run(scenario())
+
+
+def test_a_follower_keeps_a_reply_that_is_cleaned_up_under_it(local_stack: LocalStack) -> None:
+    parts = agent_reply(200, seed=30)
+
+    async def scenario() -> None:
+        async with StreamsClient.http(local_stack.url) as client:
+            thread_id = (await client.create_thread())["threadId"]
+            streamer = client.streamer(thread_id=thread_id, order=0, step_order=0)
+            await streamer.add_parts(parts[:100])
+            follower = ThreadFollower(client, thread_id, poll_interval=0.05, stop_when_idle=True)
+            following = asyncio.ensure_future(collect(follower.messages()))
+            await streamer.add_parts(parts[100:])
+            await streamer.finish()
+            stream = await _stream_message(client, thread_id, "finished")
+            snapshots = await following
+            assert snapshots[-1] == expected_messages(thread_id, stream, parts)
+            await asyncio.to_thread(local_stack.advance, 300)  # the cleanup deletes it
+            assert await client.list_streams(thread_id, statuses=["finished"]) == []
+            # The reader still has the whole reply it followed.
+            assert follower.ui_messages() == snapshots[-1]
+
+    run(scenario())
+
+
+def test_the_sync_streamer_can_be_aborted_from_another_thread(local_stack: LocalStack) -> None:
+    parts = agent_reply(3000, seed=31)
+
+    def handler(thread_id: str, streamers: list[SyncDeltaStreamer]) -> None:
+        with SyncStreamsClient.http(local_stack.url) as client:
+            streamer = client.streamer(thread_id=thread_id, order=0, step_order=0, throttle_ms=20)
+            streamers.append(streamer)
+            with streamer:
+                streamer.consume(paced_sync(parts, every=10))
+
+    async def scenario() -> None:
+        async with StreamsClient.http(local_stack.url) as other:
+            thread_id = (await other.create_thread())["threadId"]
+            streamers: list[SyncDeltaStreamer] = []
+            writing = asyncio.ensure_future(asyncio.to_thread(handler, thread_id, streamers))
+            while not streamers or streamers[0].stream_id is None:
+                await asyncio.sleep(0.01)
+            streamer = streamers[0]
+            assert streamer.stream_id is not None
+            while (await other.get_stream(streamer.stream_id))["nextStart"] < 100:
+                await asyncio.sleep(0.01)
+            await asyncio.to_thread(streamer.abort)  # e.g. the user's "stop" button
+            await writing  # the handler returns: consume() stopped reading
+            state = await other.get_stream(streamer.stream_id)
+            assert (state["status"], state.get("reason")) == ("aborted", "abortSignal")
+            assert streamer.aborted
+            assert not streamer.finished
+            log = await read_log(other, thread_id, streamer.stream_id)
+            assert log[-1]["end"] == state["nextStart"] < len(parts)
 
     run(scenario())

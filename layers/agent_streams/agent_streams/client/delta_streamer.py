@@ -160,6 +160,9 @@ class DeltaStreamer:
         # out of their sleeps. Never cleared (leaving OPEN is final).
         self._wake = asyncio.Event()
         self._close_lock = asyncio.Lock()
+        #: Set as soon as an abort is asked for, before it gets the close lock and
+        #: drains: a producer racing it must see "stopped", not "closed by finish()".
+        self._abort_requested = False
 
     # -- state ------------------------------------------------------------------
 
@@ -176,6 +179,11 @@ class DeltaStreamer:
     @property
     def abort_reason(self) -> str | None:
         return self._abort_reason
+
+    def _stopping(self) -> bool:
+        """Aborted, or an abort is under way (``fail()``, the abort event, a sync
+        ``abort()`` from another thread): parts given now are ignored, as after it."""
+        return self.aborted or (self._abort_requested and self._state is not _State.FINISHED)
 
     @property
     def finished(self) -> bool:
@@ -201,7 +209,7 @@ class DeltaStreamer:
         ``PartTooLarge``/``ValueError`` for a part that cannot be sent (nothing of
         that call is buffered then).
         """
-        if self.aborted:
+        if self._stopping():
             if self._error is not None:
                 raise self._error
             return
@@ -229,12 +237,14 @@ class DeltaStreamer:
             if isinstance(parts, AsyncIterable):
                 async for part in parts:
                     await self.add_parts((part,))
-                    if self.aborted:
+                    if self._stopping():
+                        await _close_source(parts)
                         break
             else:
                 for part in parts:
                     await self.add_parts((part,))
-                    if self.aborted:
+                    if self._stopping():
+                        await _close_source(parts)
                         break
         except asyncio.CancelledError:
             # Shielded: the abort completes even if we are cancelled again meanwhile.
@@ -514,6 +524,8 @@ class DeltaStreamer:
         return deltas[-1] if sent else None
 
     async def _abort(self, reason: str) -> None:
+        if not self._is_terminal():
+            self._abort_requested = True
         async with self._close_lock:
             if self._is_terminal():
                 return
@@ -609,6 +621,25 @@ class DeltaStreamer:
                 "stream %s: retry %d in %.2fs after %s", self._stream_id, n + 1, delay, exc
             ),
         )
+
+
+async def _close_source(source: object) -> None:
+    """Close a generator the streamer stopped reading (an aborted reply).
+
+    Breaking out of a loop does not close it; closing runs its ``finally`` now —
+    for an adapter, closing the LLM SDK's stream, so the model stops generating
+    for a reply nobody stores — rather than whenever it is garbage collected.
+    """
+    try:
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+    except Exception:
+        log.warning("closing the source of an aborted reply failed", exc_info=True)
 
 
 def _as_delta(delta: PlannedDelta | None) -> dict[str, Any] | None:

@@ -304,6 +304,10 @@ class SyncDeltaStreamer:
             for part in parts:
                 self.add_parts((part,))
                 if self.aborted:
+                    # Stop the source now (a sync SDK stream: the model stops too).
+                    close = getattr(parts, "close", None)
+                    if close is not None:
+                        close()
                     break
         except BaseException as exc:
             self.fail(str(exc) or type(exc).__name__)
