@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
 from agent_streams.errors import ThreadDeleting, ThreadNotFound
@@ -31,8 +32,8 @@ from .helpers import (
     thread,
 )
 
-#: What refusing a duplicate key raises: a PynamoDB error, or the fake's ValueError.
-DUPLICATE_KEY = (ValueError, PynamoDBException)
+#: What refusing a duplicate key raises: a PynamoDB or botocore error, or the fake's ValueError.
+DUPLICATE_KEY = (ValueError, PynamoDBException, ClientError)
 OTHER_PARTS = '[{"type":"text-delta","id":"t","delta":"HO"}]'
 ALL: list[StreamStatus] = ["streaming", "finished", "aborted"]
 
@@ -811,6 +812,16 @@ def test_delete_deltas_with_and_without_the_stream(repo: Repository) -> None:
     assert repo.delta_starts("s1", None, 10) == ([], True)
     assert ids(repo.thread_streams("t1", 10)) == ["s2"]
     assert starts(repo, "s2") == [0]
+
+
+def test_delete_deltas_refuses_a_batch_naming_a_delta_twice(repo: Repository) -> None:
+    seed(repo, stream("s1"))
+    appended(repo, "s1", (0, 1), (1, 2))
+    with pytest.raises(DUPLICATE_KEY):
+        repo.delete_deltas("s1", [1, 1], with_stream=True)
+    # BatchWriteItem refuses the whole batch, the stream's delete included.
+    assert starts(repo, "s1") == [0, 1]
+    assert repo.get_stream("s1", NOW) is not None
 
 
 def test_delete_deltas_of_nothing_can_remove_the_stream(repo: Repository) -> None:

@@ -64,6 +64,10 @@ if _unknown:  # pragma: no cover - a guard for whoever edits the projection
     raise RuntimeError(f"memory.py does not know how to project {sorted(_unknown)}")
 
 
+#: Items per BatchWriteItem call, as DynamoRepository sends them.
+_BATCH_LIMIT = 25
+
+
 @dataclass(frozen=True, slots=True)
 class _StoredDelta:
     end: int
@@ -496,12 +500,17 @@ class InMemoryRepository:
     def delete_deltas(self, stream_id: str, starts: Sequence[int], *, with_stream: bool) -> None:
         with self._lock:
             self._count("delete_deltas")
-            deltas = self._deltas.get(stream_id)
-            if deltas is not None:
-                for start in starts:
+            deltas = self._deltas.setdefault(stream_id, {})
+            # Batches of 25 like BatchWriteItem, which refuses a batch naming one key
+            # twice (after the batches before it were written).
+            for offset in range(0, len(starts), _BATCH_LIMIT):
+                batch = starts[offset : offset + _BATCH_LIMIT]
+                if len(set(batch)) != len(batch):
+                    raise ValueError("a batch of deletes names a delta twice")
+                for start in batch:
                     deltas.pop(start, None)
-                if not deltas:
-                    del self._deltas[stream_id]
+            if not deltas:
+                del self._deltas[stream_id]
             if with_stream:
                 self._streams.pop(stream_id, None)
 
