@@ -650,7 +650,7 @@ def _transport_client(local_stack: LocalStack, transport: str) -> StreamsClient:
 
 
 async def _writer_holding_parts(
-    client: StreamsClient, notified: list[str]
+    client: StreamsClient, notified: list[str], **options: Any
 ) -> tuple[DeltaStreamer, str, str]:
     """A streamer with 5 parts stored and 5 more buffered (its throttle holds them)."""
     parts = agent_reply(100, seed=12)
@@ -662,6 +662,7 @@ async def _writer_holding_parts(
         step_order=0,
         throttle_ms=60_000,
         on_async_abort=notified.append,
+        **options,
     )
     await streamer.add_parts(parts[:5])  # the first write goes out at once
     assert streamer.stream_id is not None
@@ -874,5 +875,31 @@ def test_the_sync_streamer_can_be_aborted_from_another_thread(local_stack: Local
             assert not streamer.finished
             log = await read_log(other, thread_id, streamer.stream_id)
             assert log[-1]["end"] == state["nextStart"] < len(parts)
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("lost_reply", [False, True], ids=["abort-ok", "abort-reply-lost"])
+def test_fail_keeps_the_buffered_parts_with_the_abort(
+    local_stack: LocalStack, lost_reply: bool
+) -> None:
+    async def scenario() -> None:
+        inner = StreamsClient.http(local_stack.url).transport
+        # The abort is carried out, then its reply lost: the retry must neither
+        # fail nor store the final delta twice.
+        flaky = FlakyTransport(inner, {}, first={"abort_stream": "after"} if lost_reply else {})
+        async with StreamsClient(flaky) as client:
+            notified: list[str] = []
+            streamer, thread_id, stream_id = await _writer_holding_parts(
+                client, notified, retry_policy=FAST_RETRIES
+            )
+            await streamer.fail("model overloaded")
+            assert streamer.aborted
+            assert notified == []  # our own abort: nobody else's
+            state = await client.get_stream(stream_id)
+            assert (state["status"], state.get("reason")) == ("aborted", "model overloaded")
+            log = await read_log(client, thread_id, stream_id)
+            assert log[-1]["end"] == 10  # the 5 held back went with the abort
+            assert flaky.injected.after.get("abort_stream", 0) == int(lost_reply)
 
     run(scenario())
