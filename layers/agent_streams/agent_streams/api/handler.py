@@ -10,6 +10,7 @@ from agent_streams.api.http import (
     http_arguments,
     internal_error_reply,
     is_http_event,
+    jwt_subject,
     respond,
 )
 from agent_streams.api.operation import Operation
@@ -19,6 +20,8 @@ from agent_streams.observability import logger, metrics, tracer
 from agent_streams.service.context import (
     SAFETY_MARGIN_SECONDS,
     Deadline,
+    reset_caller,
+    set_caller,
     set_deadline,
 )
 
@@ -42,6 +45,7 @@ def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[st
     route = operation.http
     if route is None:
         return error_reply(ServiceUnavailable(f"{operation.name} is not served over HTTP"))
+    caller = set_caller(jwt_subject(event))
     try:
         args = parse_arguments(operation.arguments, http_arguments(event, route))
         return respond(route.reply(operation.run(args)))
@@ -52,6 +56,8 @@ def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[st
     except Exception:
         logger.exception("unexpected failure")
         return internal_error_reply()
+    finally:
+        reset_caller(caller)
 
 
 def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:

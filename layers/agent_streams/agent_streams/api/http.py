@@ -22,6 +22,14 @@ MAX_BODY_BYTES = 1024 * 1024
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
+def jwt_subject(event: dict[str, Any]) -> str | None:
+    """The subject of the JWT that API Gateway's JWT authorizer verified, if any."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    subject = claims.get("sub")
+    return str(subject) if subject else None
+
+
 def is_http_event(event: Any) -> bool:
     return isinstance(event, dict) and "requestContext" in event and "routeKey" in event
 

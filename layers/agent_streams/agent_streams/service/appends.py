@@ -15,6 +15,7 @@ from agent_streams.limits import (
     MAX_REPLY_BYTES,
 )
 from agent_streams.observability import count, logger
+from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import DeltaArgs, ListDeltasArgs
 from agent_streams.service.context import services
 from agent_streams.service.ttl import delta_expiry
@@ -77,6 +78,7 @@ def list_deltas(args: ListDeltasArgs) -> list[Delta]:
     request, and about 5 MB a reply; a reader asks again from its new cursors.
     """
     ctx = services()
+    ensure_thread_readable(ctx, args.threadId)
     wanted = [
         (c.streamId, c.cursor)
         for c in args.cursors

@@ -108,3 +108,21 @@ def set_deadline(deadline: Deadline | None) -> contextvars.Token[Deadline | None
 def current_deadline() -> Deadline:
     found = _deadline.get()
     return found if found is not None else Deadline.after(DEFAULT_BUDGET_SECONDS)
+
+
+_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "agent_streams_caller", default=None
+)
+
+
+def set_caller(subject: str | None) -> contextvars.Token[str | None]:
+    """The JWT subject of the HTTP caller (None: IAM, direct invoke, or no authorizer)."""
+    return _caller.set(subject)
+
+
+def current_caller() -> str | None:
+    return _caller.get()
+
+
+def reset_caller(token: contextvars.Token[str | None]) -> None:
+    _caller.reset(token)

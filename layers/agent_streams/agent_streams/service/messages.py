@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent_streams.limits import MAX_STREAMING_MESSAGES_STREAMS
+from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import StreamingMessagesArgs
 from agent_streams.service.context import Services, services
 from agent_streams.types import Delta, Stream
@@ -29,6 +30,7 @@ def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
     from agent_streams import materialize
 
     ctx = services()
+    ensure_thread_readable(ctx, args.threadId)
     now = ctx.now()
     streams: list[Stream] = ctx.repository.streams_at_order(
         args.threadId,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from agent_streams.errors import DeltaConflict, StreamNotFound
+from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound
 from agent_streams.ids import new_stream_id
 from agent_streams.limits import CLEANUP_DELAY_MS, MAX_STREAMS_PER_LIST, TIMEOUT_MS
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import Target, schedule_name
+from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.appends import prepare_delta
 from agent_streams.service.arguments import (
     AbortStreamArgs,
@@ -71,11 +72,16 @@ def get_stream(args: StreamArgs) -> Stream:
     stream = ctx.repository.get_stream(args.streamId, ctx.now())
     if stream is None:
         raise StreamNotFound(args.streamId)
+    try:
+        ensure_thread_readable(ctx, stream.thread_id)
+    except ThreadNotFound:
+        raise StreamNotFound(args.streamId) from None
     return stream
 
 
 def list_streams(args: ListStreamsArgs) -> list[Stream]:
     ctx = services()
+    ensure_thread_readable(ctx, args.threadId)
     statuses: list[StreamStatus] = list(args.statuses or ["streaming"])
     return ctx.repository.list_streams(
         args.threadId, statuses, args.startOrder or 0, ctx.now(), MAX_STREAMS_PER_LIST

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_streams.errors import ThreadNotFound
 from agent_streams.ids import new_thread_id
 from agent_streams.observability import logger
+from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import CreateThreadArgs, ThreadArgs
 from agent_streams.service.context import services
 from agent_streams.types import Thread
@@ -24,9 +25,11 @@ def create_thread(args: CreateThreadArgs) -> Thread:
 
 
 def get_thread(args: ThreadArgs) -> Thread:
-    thread = services().repository.get_thread(args.threadId)
+    ctx = services()
+    thread = ctx.repository.get_thread(args.threadId)
     if thread is None:
         raise ThreadNotFound(args.threadId)
+    ensure_thread_readable(ctx, args.threadId, thread)
     return thread
 
 
