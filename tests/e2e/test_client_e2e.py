@@ -30,6 +30,12 @@ from agent_streams.client import (
     SyncStreamsClient,
     ThreadFollower,
 )
+from agent_streams.client.adapters import (
+    anthropic_chunks,
+    bedrock_chunks,
+    openai_chat_chunks,
+    openai_responses_chunks,
+)
 from agent_streams.client.batching import MAX_JSON_DEPTH, json_size
 from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound, ValidationError
 from agent_streams.limits import MAX_PARTS_JSON_BYTES
@@ -901,5 +907,65 @@ def test_fail_keeps_the_buffered_parts_with_the_abort(
             log = await read_log(client, thread_id, stream_id)
             assert log[-1]["end"] == 10  # the 5 held back went with the abort
             assert flaky.injected.after.get("abort_stream", 0) == int(lost_reply)
+
+    run(scenario())
+
+
+# -- each adapter, as a pipeline writes with it ---------------------------------------------
+
+
+def _blocking(events: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A sync SDK stream (Bedrock's, OpenAI's sync client): read in a worker thread."""
+    yield from events
+
+
+Adapter = Callable[..., AsyncIterator[dict[str, Any]]]
+
+#: adapter -> (its function, event sequences from the adapters' unit tests)
+ADAPTED: dict[str, tuple[Adapter, list[str]]] = {
+    "openai-chat": (openai_chat_chunks, ["CHAT_TOOLS", "CHAT_REASONING", "CHAT_BAD_TOOL"]),
+    "openai-responses": (
+        openai_responses_chunks,
+        ["RESPONSES_FUNCTION", "RESPONSES_WEB_SEARCH", "RESPONSES_FAILED"],
+    ),
+    "anthropic": (anthropic_chunks, ["ANTHROPIC_TOOL", "ANTHROPIC_WEB_SEARCH", "ANTHROPIC_ERROR"]),
+    "bedrock": (bedrock_chunks, ["BEDROCK_TOOL", "BEDROCK_THROTTLED"]),
+}
+
+
+@pytest.mark.parametrize("sdk", list(ADAPTED))
+def test_each_adapter_writes_replies_a_reader_rebuilds(local_stack: LocalStack, sdk: str) -> None:
+    from tests.unit.client import adapter_events
+
+    adapter, sequences = ADAPTED[sdk]
+
+    async def scenario() -> None:
+        async with StreamsClient.http(local_stack.url) as client:
+            thread_id = (await client.create_thread(title=sdk))["threadId"]
+            written: list[list[dict[str, Any]]] = []
+            for order, name in enumerate(sequences):
+                events = getattr(adapter_events, name)
+                written.append([chunk async for chunk in adapter(list(events))])
+                streamer = client.streamer(
+                    thread_id=thread_id, order=order, step_order=0, throttle_ms=10
+                )
+                # Sync events: the streamer writes while a worker thread reads them.
+                await streamer.consume(adapter(_blocking(events)))
+            snapshots = await collect(client.follow(thread_id, stop_when_idle=True))
+            listed = await client.list_streams(thread_id, statuses=["finished", "aborted"])
+            by_order = {m["order"]: dict(m) for m in listed}
+            expected = [
+                expected_messages(thread_id, by_order[order], chunks)[0]
+                for order, chunks in enumerate(written)
+            ]
+            assert snapshots[-1] == expected
+            for message, chunks in zip(expected, written, strict=True):
+                failed = any(c["type"] == "error" for c in chunks)
+                assert message["status"] == ("failed" if failed else "success")
+            if sdk in ("anthropic", "bedrock"):
+                # The thinking block's signature (needed to send it back to the model)
+                # arrives on a delta after its text, and survives the merging.
+                reasoning = [p for p in snapshots[-1][0]["parts"] if p["type"] == "reasoning"]
+                assert reasoning[0]["providerMetadata"][sdk]["signature"]
 
     run(scenario())

@@ -1,10 +1,12 @@
 """Compression of parts before they are sent: consecutive text/reasoning deltas merged.
 
-The reference's ``compressUIMessageChunks`` / ``compressTextStreamParts``, with two
+The reference's ``compressUIMessageChunks`` / ``compressTextStreamParts``, with three
 differences: the caller's dicts are never mutated (the reference appends to the
-first part of a run in place), and a TextStreamPart ``file`` part is sent once,
-without its ``uint8Array`` copy of the bytes (the reference pushes it twice: once
-stripped and once as given).
+first part of a run in place); a delta carrying more than its text (its
+``providerMetadata``: a thinking block's signature) is not folded into the run
+before it, where the reference drops those fields; and a TextStreamPart ``file``
+part is sent once, without its ``uint8Array`` copy of the bytes (the reference
+pushes it twice: once stripped and once as given).
 
 A merged run covers several part numbers; a delta's ``end - start`` still counts
 the parts given, so readers' cursors stay in step with the writer's numbering.
@@ -34,13 +36,32 @@ def mergeable_text(part: Part, format: StreamFormat) -> str | None:
 
 
 def can_merge(previous: Part, part: Part, format: StreamFormat) -> bool:
-    """Whether ``part`` continues ``previous``'s run: same delta type, same id."""
+    """Whether ``part`` continues ``previous``'s run: same delta type, same id, and
+    nothing but its text to add.
+
+    A merged run keeps its first part's other fields, so a part carrying more than
+    ``type``/``id``/text — typically ``providerMetadata``, where Anthropic and
+    Bedrock put the signature of a thinking block, needed to send it back to the
+    model — starts a new run instead: readers then see exactly what they would
+    have seen from the parts one by one.
+    """
     return (
         mergeable_text(previous, format) is not None
         and mergeable_text(part, format) is not None
         and previous.get("type") == part.get("type")
         and previous.get("id") == part.get("id")
+        and part.keys() <= _plain_delta_keys(format)
     )
+
+
+_PLAIN_DELTA_KEYS = {
+    "UIMessageChunk": frozenset({"type", "id", "delta"}),
+    "TextStreamPart": frozenset({"type", "id", "text"}),
+}
+
+
+def _plain_delta_keys(format: StreamFormat) -> frozenset[str]:
+    return _PLAIN_DELTA_KEYS[format]
 
 
 def normalize_part(part: Part, format: StreamFormat) -> Part:

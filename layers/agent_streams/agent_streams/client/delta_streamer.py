@@ -230,8 +230,9 @@ class DeltaStreamer:
     async def consume(self, parts: AsyncIterable[Part] | Iterable[Part]) -> None:
         """Write every part of ``parts``, then finish; on an error, fail and re-raise.
 
-        Stops consuming if the stream gets aborted (the source is then closed, which
-        stops e.g. an LLM call that would only produce parts nobody stores).
+        Stops consuming if the stream gets aborted, and closes the source if it is a
+        generator (``aclose()``/``close()``). The LLM SDK stream under an adapter is
+        the caller's: close it in ``on_async_abort`` to stop the model call too.
         """
         try:
             if isinstance(parts, AsyncIterable):
@@ -626,9 +627,9 @@ class DeltaStreamer:
 async def _close_source(source: object) -> None:
     """Close a generator the streamer stopped reading (an aborted reply).
 
-    Breaking out of a loop does not close it; closing runs its ``finally`` now —
-    for an adapter, closing the LLM SDK's stream, so the model stops generating
-    for a reply nobody stores — rather than whenever it is garbage collected.
+    Breaking out of a loop does not close it: a generator the caller still holds
+    would stay suspended, its ``finally`` blocks (releasing what it reads from)
+    pending until it is garbage collected. Closing runs them now.
     """
     try:
         aclose = getattr(source, "aclose", None)
