@@ -969,3 +969,44 @@ def test_each_adapter_writes_replies_a_reader_rebuilds(local_stack: LocalStack, 
                 assert reasoning[0]["providerMetadata"][sdk]["signature"]
 
     run(scenario())
+
+
+@pytest.mark.parametrize("ending", ["finish", "abort"])
+def test_a_reader_of_streaming_replies_sees_them_end_not_vanish(
+    local_stack: LocalStack, ending: str
+) -> None:
+    # A stream that leaves list_streams' reply has not necessarily gone: it may
+    # have moved to a status the reader does not list (here), or be between two
+    # index entries while its status changes. The reader must show how it ended.
+    parts = agent_reply(200, seed=40)
+
+    async def scenario() -> None:
+        async with StreamsClient.http(local_stack.url) as client:
+            thread_id = (await client.create_thread())["threadId"]
+            streamer = client.streamer(thread_id=thread_id, order=0, step_order=0)
+            await streamer.add_parts(parts[:100])
+            follower = ThreadFollower(
+                client,
+                thread_id,
+                statuses=("streaming",),
+                poll_interval=0.05,
+                stop_when_idle=True,
+            )
+            following = asyncio.ensure_future(collect(follower.messages()))
+            await streamer.add_parts(parts[100:])
+            if ending == "finish":
+                await streamer.finish()
+            else:
+                await streamer.fail("model error")
+            snapshots = await following
+            assert streamer.stream_id is not None
+            state = await client.get_stream(streamer.stream_id)
+            assert snapshots[-1][0]["status"] == ("success" if ending == "finish" else "failed")
+            stream = {k: v for k, v in state.items() if k not in STATE_ONLY}
+            assert snapshots[-1] == expected_messages(thread_id, stream, parts)
+
+    run(scenario())
+
+
+#: Fields of get_stream's reply that list_streams' StreamMessage does not have.
+STATE_ONLY = frozenset({"threadId", "reason", "lastHeartbeat", "endedAt", "nextStart"})

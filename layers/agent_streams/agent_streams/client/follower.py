@@ -9,10 +9,12 @@ When is a stream done? Once ``list_streams`` has shown it ``finished``/``aborted
 (the server writes a final delta and the status change atomically), a
 ``list_deltas`` round issued *after* that which brings nothing new for it means
 it is complete. A reply capped at 100 deltas for a stream (or 1000 in all) means
-"ask again now", not "wait for the next poll". A stream that disappears from
-``list_streams`` (cleaned up after finishing, or deleted) gets one last round
-for whatever is still readable, then keeps its last messages and is no longer
-polled.
+"ask again now", not "wait for the next poll". A stream missing from a
+``list_streams`` reply is looked up by id: if it moved to a status not listed,
+or is mid-way through a status change (the index behind ``list_streams`` is
+eventually consistent), the follower takes its state from there; if it is gone
+(cleaned up after finishing, or deleted), it gets one last round for whatever
+is still readable, then keeps its last messages and is no longer polled.
 
 Materialisation itself lives in ``agent_streams.materialize``
 (``StreamMaterializer``, ``merge_thread_ui_messages``); it is imported when the
@@ -38,12 +40,16 @@ from agent_streams.client.types import (
     StreamMessage,
     UIMessage,
 )
+from agent_streams.errors import StreamNotFound
 from agent_streams.limits import MAX_CURSORS, MAX_DELTAS_PER_REQUEST, MAX_DELTAS_PER_STREAM
 
 if TYPE_CHECKING:
     from agent_streams.client.streams_client import StreamsClient
 
 log = logging.getLogger(__name__)
+
+#: The fields of a StreamMessage (what list_streams shows), out of get_stream's reply.
+_STREAM_MESSAGE_KEYS = frozenset(StreamMessage.__annotations__)
 
 
 class Materializer(Protocol):
@@ -210,6 +216,31 @@ class ThreadFollower:
             if not result.more:
                 await self._sleep(self.poll_interval)
 
+    async def _check_unlisted(self, followed: FollowedStream, factory: MaterializerFactory) -> bool:
+        """A stream missing from ``list_streams``: gone, or only out of that reply?
+
+        It is gone once cleaned up or deleted. But it also leaves the reply when it
+        moves to a status not asked for (following ``statuses=("streaming",)``, a
+        stream that finishes), and, briefly, while its status changes: the service
+        reads each status from an index, concurrently and eventually consistent,
+        so a stream between two entries can be in neither. Taking that for "gone"
+        would end the reply with a stale status. ``get_stream`` (by id, strongly
+        consistent) tells which; True if the messages changed.
+        """
+        try:
+            state = await self.client.get_stream(followed.stream_id)
+        except StreamNotFound:
+            followed.gone = True
+            return False
+        message = cast(StreamMessage, {k: v for k, v in state.items() if k in _STREAM_MESSAGE_KEYS})
+        changed = False
+        if message != followed.message:
+            followed.message = message
+            changed = followed.materializer.set_stream(dict(message))
+        if message["status"] in TERMINAL_STATUSES:
+            followed.terminal_seen = True
+        return changed
+
     async def poll(self) -> PollResult:
         """One round: list the streams, then read new deltas of the open ones."""
         factory, _ = self._materialization()
@@ -233,8 +264,8 @@ class ThreadFollower:
             if message["status"] in TERMINAL_STATUSES:
                 followed.terminal_seen = True
         for stream_id, followed in self._streams.items():
-            if stream_id not in listed_ids and not followed.complete:
-                followed.gone = True
+            if stream_id not in listed_ids and not followed.complete and not followed.gone:
+                changed = await self._check_unlisted(followed, factory) or changed
 
         more = False
         open_streams = [s for s in self._streams.values() if not s.complete]
