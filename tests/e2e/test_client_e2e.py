@@ -2,10 +2,15 @@
 pipeline and an app would use them, over HTTP, direct Lambda invoke and in process.
 
 What is checked is what users rely on: a reader rebuilds exactly what the writer
-was given; the stored log is contiguous from 0, with nothing lost or duplicated,
-whatever the network does; an abort by someone else stops the writer; a writer
-that dies is seen as timed out. Figures (parts, deltas, time, polls, injected
-failures) are printed at the end of the module's run.
+was given (``derive_ui_messages`` over the parts as written); the stored log is
+contiguous from 0, with nothing lost or duplicated, whatever the network does; an
+abort by someone else stops the writer, even one racing its finish; a writer that
+dies is seen as timed out; each adapter's replies, the size limits and parts the
+service cannot store are handled before anything is lost. Figures (parts, deltas,
+time, polls, injected failures) are printed at the end of the module's run.
+
+No timing is asserted: pacing only makes the runs realistic (many deltas, a
+follower reading while the writer writes); the outcomes hold at any speed.
 """
 
 from __future__ import annotations
