@@ -3,6 +3,11 @@
 boto3 is not imported: the layer talks to AWS through botocore (PynamoDB does
 too), which keeps cold starts short. ``AWS_ENDPOINT_URL`` and the per-service
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables are honoured by botocore itself.
+
+Every client comes from one botocore session, PynamoDB's included (see
+``storage.models``): a session's first client loads the endpoint data and resolves
+credentials, which costs several times what a second client of the same session
+does, so a function that calls DynamoDB and Scheduler pays that once.
 """
 
 from __future__ import annotations
@@ -10,9 +15,21 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-_lock = threading.Lock()
+#: Held while a client is created: botocore's client creation is not thread-safe.
+creating_lock = threading.RLock()
 _clients: dict[tuple[str, str | None], Any] = {}
 _session: Any = None
+
+
+def session() -> Any:
+    """The process's botocore session."""
+    global _session
+    with creating_lock:
+        if _session is None:
+            import botocore.session
+
+            _session = botocore.session.get_session()
+        return _session
 
 
 def client(service: str, region: str | None = None) -> Any:
@@ -20,16 +37,12 @@ def client(service: str, region: str | None = None) -> Any:
     found = _clients.get(key)
     if found is not None:
         return found
-    with _lock:
+    with creating_lock:
         found = _clients.get(key)
         if found is None:
             import botocore.config
-            import botocore.session
 
-            global _session
-            if _session is None:
-                _session = botocore.session.get_session()
-            found = _session.create_client(
+            found = session().create_client(
                 service,
                 region_name=region,
                 config=botocore.config.Config(
@@ -45,7 +58,7 @@ def client(service: str, region: str | None = None) -> Any:
 def reset_clients() -> None:
     """Forget every client (tests and the local stack, after the endpoint changed)."""
     global _session
-    with _lock:
+    with creating_lock:
         _clients.clear()
         _session = None
 

@@ -7,6 +7,7 @@ StreamsCleanedUp, ThreadsDeleted, ScheduleFailures.
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -15,8 +16,26 @@ from aws_lambda_powertools.metrics import MetricUnit
 SERVICE = "agent-streams"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+#: Not patched at import: patching imports botocore's client machinery, which a handler
+#: needs only once it talks to AWS. :func:`trace_aws_calls` patches when the service builds
+#: its AWS adapters, before any client exists, so every AWS call is traced as before.
+tracer = Tracer(service=SERVICE, auto_patch=False)
 metrics = Metrics(namespace="AgentStreams", service=SERVICE)
+
+#: What the functions call AWS through (Powertools' default patches every library X-Ray
+#: knows; the others are never used here, and trying them costs imports).
+TRACED_MODULES = ("botocore", "pynamodb")
+_traced = False
+_trace_lock = threading.Lock()
+
+
+def trace_aws_calls() -> None:
+    """Have X-Ray trace the AWS SDK's calls (once; a no-op where tracing is disabled)."""
+    global _traced
+    with _trace_lock:
+        if not _traced:
+            tracer.patch(TRACED_MODULES)
+            _traced = True
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:

@@ -61,6 +61,10 @@ def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[st
 
 
 def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:
+    # The argument models defer their build: this function's own is built now, at import
+    # (what the first invocation would otherwise pay), and no other operation's.
+    operation.arguments.model_rebuild()
+
     def handle(event: dict[str, Any], context: Any) -> Any:
         token = set_deadline(_deadline(context))
         try:

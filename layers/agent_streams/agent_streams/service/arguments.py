@@ -78,7 +78,10 @@ ProviderOptions = Annotated[dict[str, dict[str, Any]], AfterValidator(_json_obje
 
 
 class Arguments(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a model's validator is built when first needed, not when this module is
+    # imported; each handler builds only its own (``api.handler.lambda_handler``), so a cold
+    # start does not pay for the other operations' models.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 # -- threads -------------------------------------------------------------------

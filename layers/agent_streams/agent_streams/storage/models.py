@@ -10,9 +10,12 @@ import json
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TableError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from agent_streams import aws
 from agent_streams.config import Settings
 from agent_streams.storage.keys import STREAM_INDEX_ATTRIBUTES, STREAM_INDEX_NAME
 
@@ -113,6 +116,57 @@ def bind_models(settings: Settings) -> None:
             meta.table_name = table_name
             meta.region = settings.region
             model._connection = None
+    _share_connection()
+
+
+class _Connection(Connection):
+    """PynamoDB's connection, its client made from the process's botocore session
+    (``agent_streams.aws``) rather than from a session of its own."""
+
+    @property
+    def session(self) -> Any:
+        return aws.session()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            with aws.creating_lock:
+                return super().client
+        return super().client
+
+
+def _share_connection() -> None:
+    """One PynamoDB connection (so one botocore client) for the three models.
+
+    Left alone, each model makes its own connection, each with a botocore session
+    of its own: an operation touching two tables, or reading concurrently, built a
+    second client and loaded the endpoint data again on its first call. The models'
+    settings are the same (``_Meta``); only the table differs, and a connection
+    serves any table whose schema it was given.
+    """
+    first = StreamItem._get_connection()
+    if isinstance(first.connection, _Connection):
+        shared = first.connection
+    else:
+        meta: Any = StreamItem.Meta
+        shared = _Connection(
+            region=meta.region,
+            host=meta.host,
+            connect_timeout_seconds=meta.connect_timeout_seconds,
+            read_timeout_seconds=meta.read_timeout_seconds,
+            max_retry_attempts=meta.max_retry_attempts,
+            max_pool_connections=meta.max_pool_connections,
+            extra_headers=meta.extra_headers,
+        )
+    for model in (StreamItem, DeltaItem, ThreadItem):
+        table = model._get_connection()
+        if table.connection is shared:
+            continue
+        try:
+            shared.get_meta_table(table.table_name)
+        except TableError:
+            shared.add_meta_table(table.get_meta_table())
+        table.connection = shared
 
 
 def dumps_options(value: dict[str, Any] | None) -> str | None:
