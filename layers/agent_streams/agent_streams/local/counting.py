@@ -200,6 +200,8 @@ class CountingProxy:
         self._base_path = parts.path.rstrip("/")
         self._tallies: list[Tally] = []
         self._gate: _Gate | None = None
+        #: Seconds added before forwarding each request (a modelled network round trip).
+        self.latency = 0.0
         self._lock = threading.Lock()
         self._in_flight = 0
         self._local = threading.local()
@@ -263,6 +265,15 @@ class CountingProxy:
         finally:
             with self._lock:
                 self._tallies.remove(tally)
+
+    @contextmanager
+    def delayed(self, seconds: float) -> Iterator[None]:
+        """Add ``seconds`` to every request while the block runs, as a network would."""
+        self.latency = seconds
+        try:
+            yield
+        finally:
+            self.latency = 0.0
 
     @contextmanager
     def gather(
@@ -335,6 +346,8 @@ class CountingProxy:
         for tally in tallies:
             tally._saw_in_flight(in_flight)
         started = time.monotonic()
+        if self.latency:
+            time.sleep(self.latency)
         try:
             status, reply_headers, data = self._forward(
                 handler.command, handler.path, headers, body
