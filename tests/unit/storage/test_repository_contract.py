@@ -1,8 +1,9 @@
 """The Repository contract, run on the in-memory fake and on DynamoDB (moto).
 
 Every test here runs on both backends (the ``repo`` fixture), so the fake that
-service tests use cannot drift from what production does. Known bugs of one
-backend are ``known_bug`` tests: strict xfails that turn red once fixed.
+service tests use cannot drift from what production does. Known bugs are
+``known_bug`` tests: strict xfails on the backends that have them (the fake
+mirrors some on purpose), which turn red once fixed so the marker goes too.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from .helpers import (
     thread,
 )
 
-#: What refusing a duplicate key raises: a PynamoDB or botocore error, or the fake's ValueError.
-DUPLICATE_KEY = (ValueError, PynamoDBException, ClientError)
+#: What a refused write raises: a PynamoDB or botocore error, or the fake's ValueError.
+REFUSED = (ValueError, PynamoDBException, ClientError)
 OTHER_PARTS = '[{"type":"text-delta","id":"t","delta":"HO"}]'
 ALL: list[StreamStatus] = ["streaming", "finished", "aborted"]
 
@@ -73,13 +74,14 @@ def test_a_created_thread_reads_back_without_deletion_bookkeeping(repo: Reposito
     assert repo.get_thread("nope") is None
 
 
-def test_creating_a_thread_twice_is_refused_and_keeps_the_first(repo: Repository) -> None:
-    repo.create_thread(thread("t1", title="first"))
-    with pytest.raises(DUPLICATE_KEY):
+def test_creating_a_thread_again_succeeds_only_as_a_retry(repo: Repository) -> None:
+    first = thread("t1", title="first")
+    repo.create_thread(first)
+    # Ids are random: the same thread under a taken id is a retry of this very write.
+    repo.create_thread(first)
+    with pytest.raises(REFUSED):
         repo.create_thread(thread("t1", title="second"))
-    found = repo.get_thread("t1")
-    assert found is not None
-    assert found.title == "first"
+    assert repo.get_thread("t1") == first
 
 
 def test_begin_thread_deletion_is_idempotent_and_keeps_the_first_time(repo: Repository) -> None:
@@ -168,13 +170,25 @@ def test_create_stream_in_a_missing_thread_is_refused(repo: Repository) -> None:
     assert repo.thread_streams("nope", 10) == []
 
 
-def test_create_stream_with_a_taken_id_is_refused_and_keeps_the_first(repo: Repository) -> None:
-    seed(repo, stream("s1", order=1))
-    with pytest.raises(DUPLICATE_KEY):
+def test_creating_a_stream_again_succeeds_only_as_a_retry(repo: Repository) -> None:
+    first = stream("s1", order=1, meta=FULL_META)
+    seed(repo, first)
+    repo.create_stream(first)  # as for threads: a retry of this very write
+    with pytest.raises(REFUSED):
         repo.create_stream(stream("s1", order=2))
-    found = repo.get_stream("s1", NOW)
-    assert found is not None
-    assert found.order == 1
+    assert repo.get_stream("s1", NOW) == first
+
+
+def test_a_retried_stream_creation_succeeds_even_once_the_thread_is_deleting(
+    repo: Repository,
+) -> None:
+    first = stream("s1")
+    seed(repo, first)
+    repo.begin_thread_deletion("t1", NOW)
+    repo.create_stream(first)
+    with pytest.raises(ThreadDeleting):
+        repo.create_stream(stream("s1", order=5))
+    assert repo.get_stream("s1", NOW) == first
 
 
 @pytest.mark.parametrize(
@@ -817,7 +831,7 @@ def test_delete_deltas_with_and_without_the_stream(repo: Repository) -> None:
 def test_delete_deltas_refuses_a_batch_naming_a_delta_twice(repo: Repository) -> None:
     seed(repo, stream("s1"))
     appended(repo, "s1", (0, 1), (1, 2))
-    with pytest.raises(DUPLICATE_KEY):
+    with pytest.raises(REFUSED):
         repo.delete_deltas("s1", [1, 1], with_stream=True)
     # BatchWriteItem refuses the whole batch, the stream's delete included.
     assert starts(repo, "s1") == [0, 1]

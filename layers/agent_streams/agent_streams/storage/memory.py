@@ -136,9 +136,13 @@ class InMemoryRepository:
     def create_thread(self, thread: Thread) -> None:
         with self._lock:
             self._count("create_thread")
-            if thread.thread_id in self._threads:
-                # DynamoDB refuses the put (its condition is "no such key"); ids are
-                # server-generated, so this only happens on a bug.
+            existing = self._threads.get(thread.thread_id)
+            if existing is not None:
+                # Ids are new and random: a taken one holding this very thread is our own
+                # write, committed but unacknowledged and retried by botocore, so the call
+                # succeeds. Anything else there is refused (as DynamoDB's condition does).
+                if existing == thread:
+                    return
                 raise ValueError(f"thread {thread.thread_id!r} already exists")
             # Only what DynamoRepository writes: the deletion bookkeeping starts empty.
             self._threads[thread.thread_id] = Thread(
@@ -186,12 +190,17 @@ class InMemoryRepository:
     def create_stream(self, stream: Stream) -> None:
         with self._lock:
             self._count("create_stream")
+            existing = self._streams.get(stream.stream_id)
+            if existing is not None and existing == stream:
+                # As for threads: our own earlier write (checked first, so whatever
+                # happened to the thread since, expired or not).
+                return
             thread = self._threads.get(stream.thread_id)
             if thread is None:
                 raise ThreadNotFound(stream.thread_id)
             if thread.status == "deleting":
                 raise ThreadDeleting(stream.thread_id)
-            if stream.stream_id in self._streams:
+            if existing is not None:
                 raise ValueError(f"stream {stream.stream_id!r} already exists")
             stored = copy.deepcopy(stream)
             stored.meta.provider_options = _round_trip_options(stored.meta.provider_options)
