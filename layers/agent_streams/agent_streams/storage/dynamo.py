@@ -665,7 +665,10 @@ class DynamoRepository:
             "ConsistentRead": True,
             # Newest first: a stream deleted part-way still shows readers a clean prefix.
             "ScanIndexForward": False,
-            "Limit": limit,
+            # One more than asked for, so the reply tells whether more follow: DynamoDB
+            # returns LastEvaluatedKey whenever a page fills up, even when nothing
+            # follows, which cost a stream of whole pages one more (empty) query.
+            "Limit": limit + 1,
         }
         if before is not None:
             kwargs["KeyConditionExpression"] = "#s = :s AND #start < :b"
@@ -675,6 +678,9 @@ class DynamoRepository:
         except Exception as exc:
             raise _aws_unavailable(exc, "list deltas to delete") from exc
         starts = [int(raw["start"]["N"]) for raw in page.get("Items", [])]
+        if len(starts) > limit:
+            return starts[:limit], False
+        # Fewer than asked for with a LastEvaluatedKey: the page hit DynamoDB's 1 MB cap.
         return starts, "LastEvaluatedKey" not in page
 
     def delete_deltas(self, stream_id: str, starts: Sequence[int], *, with_stream: bool) -> None:
