@@ -63,6 +63,9 @@ def purge_stream(
         )
         if outcome.changed:
             count("StreamsAborted")
+        # Now, not once the deltas are gone: a deletion cut short leaves an aborted
+        # stream, and the next attempt cannot tell it still had a timeout armed.
+        cancel_quietly(ctx, stream.timeout_schedule)
     before: int | None = None
     while True:
         starts, last = ctx.repository.delta_starts(stream_id, before, DELETE_PAGE)
@@ -73,7 +76,6 @@ def purge_stream(
         if deadline is not None and deadline.passed():
             return before
     if stream is not None:
-        cancel_quietly(ctx, stream.timeout_schedule if stream.status == "streaming" else None)
         cancel_quietly(ctx, stream.cleanup_schedule if stream.status == "finished" else None)
     return None
 
