@@ -8,6 +8,7 @@ reasons (with ``ALL_OLD`` items) tell what went wrong without another read.
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.operand import Path, Value
 from pynamodb.transactions import TransactWrite
 
 from agent_streams.config import Settings
@@ -55,6 +57,9 @@ _TRANSIENT_CODES = frozenset(
 )
 _CONFLICT_RETRIES = 6
 _BATCH_RETRIES = 8
+#: A stream attribute naming the terminal transition that ended it, so a transition
+#: whose commit's reply was lost recognises itself when botocore's retry is cancelled.
+TRANSITION_TOKEN = "transitionToken"
 
 
 def _sleep_backoff(attempt: int, base: float = 0.02, cap: float = 1.0) -> None:
@@ -225,6 +230,12 @@ class DynamoRepository:
         try:
             item.save(condition=ThreadItem.thread_id.does_not_exist())
         except PynamoDBException as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                if self.get_thread(thread.thread_id) == thread:
+                    # Our own attempt, committed but unacknowledged, that botocore
+                    # retried: the thread is created (ids are new and random).
+                    return
+                raise
             _raise_mapped(exc, "create a thread")
 
     def get_thread(self, thread_id: str) -> Thread | None:
@@ -284,11 +295,21 @@ class DynamoRepository:
             tx.condition_check(
                 ThreadItem, stream.thread_id, condition=ThreadItem.status == "active"
             )
-            tx.save(_stream_item(stream), condition=StreamItem.stream_id.does_not_exist())
+            tx.save(
+                _stream_item(stream),
+                condition=StreamItem.stream_id.does_not_exist(),
+                return_values=ALL_OLD,
+            )
 
         try:
             self._transact(build, "create a stream")
         except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons
+            taken = reasons[-1] if reasons else None
+            if taken is not None and taken.raw_item and stream_from_raw(taken.raw_item) == stream:
+                # The id holds this very stream: our own attempt, committed but
+                # unacknowledged, that botocore retried (ids are new and random).
+                return
             thread = self.get_thread(stream.thread_id)
             if thread is None:
                 raise ThreadNotFound(stream.thread_id) from exc
@@ -499,11 +520,13 @@ class DynamoRepository:
         condition = (StreamItem.status == "streaming") & _not_expired(now)
         if extra_condition is not None:
             condition = condition & extra_condition
+        token = secrets.token_urlsafe(12)
         all_actions = [
             StreamItem.status.set(new_status),
             StreamItem.status_order.set(
                 status_order_key(new_status, before.order, before.step_order)
             ),
+            Path(TRANSITION_TOKEN).set(Value({"S": token})),
             *actions,
         ]
         if final_delta is not None:
@@ -530,6 +553,10 @@ class DynamoRepository:
         try:
             self._transact(build, what)
         except TransactWriteError as exc:
+            if _made_by(exc, token):
+                # Our transaction committed, its reply was lost, and botocore's retry
+                # of it found the stream already ended: by us.
+                return TransitionOutcome(before=before, after=make_after(before), changed=True)
             stream, _, expected = self._classify(exc, stream_id, final_delta, now)
             return TransitionOutcome(
                 before=stream, after=stream, changed=False, expected_start=expected
@@ -740,6 +767,14 @@ class DynamoRepository:
                 return False
             _raise_mapped(exc, "delete a stream")
         return True
+
+
+def _made_by(exc: TransactWriteError, token: str) -> bool:
+    """Whether a cancelled transition found the stream ended by the transition ``token``."""
+    reasons = exc.cancellation_reasons
+    stream_reason = reasons[-1] if reasons else None
+    raw = stream_reason.raw_item if stream_reason is not None else None
+    return bool(raw) and raw.get(TRANSITION_TOKEN, {}).get("S") == token  # type: ignore[union-attr]
 
 
 def _stream_from_model(item: StreamItem) -> Stream:
