@@ -87,3 +87,16 @@ def local_stack() -> Iterator[LocalStack]:
 @pytest.fixture
 def api(local_stack: LocalStack) -> LocalApi:
     return LocalApi(local_stack.url)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        help="requests test_fuzz.py sends at least (default 2,000; `make fuzz`: 20,000)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fuzz: schemathesis runs against the local stack")

@@ -45,6 +45,7 @@ from tests.e2e.reliability_invariants import (
     stored_log,
     thread_leftovers,
 )
+from tests.reliability_report import record
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +102,7 @@ def race(
             stop.set()
         for future in behind:
             future.result(timeout=180)
+    record("race", runs=1, participants=count)
     return results
 
 
