@@ -33,6 +33,7 @@ from tests.e2e.reliability_invariants import (
     TERMINAL,
     Journal,
     append,
+    aws,
     check_gone,
     check_prefix,
     check_stream,
@@ -589,3 +590,110 @@ def test_finish_with_a_final_delta_another_writer_already_stored(
     assert api.post(f"/streams/{other}/abort", {"reason": "r", "finalDelta": final}) == (200, {"aborted": True})  # fmt: skip
     assert api.state(other)[1]["status"] == "aborted"
     drop(api, local_stack, thread, stream, other)
+
+
+# -- a thread deletion whose Lambda is killed mid-page, under the real state machine ----------
+
+#: What Step Functions reports when a Lambda task runs out of time (a name with a dot).
+SandboxTimedout = type("Sandbox.Timedout", (Exception,), {})
+
+
+@pytest.fixture
+def killed_pages(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The delete page function, stopped during its second batch write (its Lambda
+    killed) for its first ``kills`` invocations, failing with ``error``; returns a
+    setter for those."""
+    from dataclasses import replace
+
+    from tests.integration.reliability_faults import Faults, Stopped, raising
+    from tests.integration.test_faults import inject_dynamodb
+
+    functions = local_stack.functions
+    assert functions is not None
+    page = functions.by_operation["delete_thread_streams_page"]
+    state: dict[str, Any] = {"kills": 0, "killed": 0, "error": SandboxTimedout}
+
+    def handler(event: Any, context: Any) -> Any:
+        if state["killed"] >= state["kills"]:
+            return page.handler(event, context)
+        faults = Faults()
+        inject_dynamodb(faults, "BatchWriteItem", raising(Stopped()), times=1, skip=1)
+        try:
+            return page.handler(event, context)
+        except Stopped:
+            state["killed"] += 1
+            raise state["error"]("Task timed out") from None
+        finally:
+            faults.remove_all()
+
+    killed = replace(page, handler=handler)
+    monkeypatch.setitem(functions.by_operation, "delete_thread_streams_page", killed)
+    monkeypatch.setitem(functions._by_name, page.name, killed)
+    monkeypatch.setitem(functions._by_name, page.arn, killed)
+
+    def kill(count: int, error: type[Exception] = SandboxTimedout) -> dict[str, Any]:
+        state.update(kills=count, error=error)
+        return state
+
+    return kill
+
+
+def test_a_deletion_whose_page_lambda_is_killed_is_retried_by_the_state_machine(
+    api: LocalApi, local_stack: LocalStack, killed_pages: Any
+) -> None:
+    thread = api.thread()
+    streams = [api.stream(thread, order=n) for n in range(3)]
+    for stream in streams:
+        for start in range(30):
+            api.post(f"/streams/{stream}/deltas", delta_body(start, start + 1))
+    killed = killed_pages(1)
+    journal = Journal()
+    race(
+        7,
+        [
+            *(writer(api, journal, s, 60, start=30) for s in streams),
+            lambda rng: api.delete(f"/threads/{thread}"),
+        ],
+    )
+    local_stack.wait_for_executions()
+    assert killed["killed"] == 1
+    assert local_stack.resources is not None
+    executions = aws(local_stack, "stepfunctions").list_executions(
+        stateMachineArn=local_stack.resources.state_machine_arn
+    )["executions"]
+    mine = [e for e in executions if e["name"].startswith(thread)]
+    assert [e["status"] for e in mine] == ["SUCCEEDED"], "the task's Retry resumed it"
+    assert api.get(f"/threads/{thread}")[0] == 404
+    assert thread_leftovers(local_stack, thread) == {}
+    record("fault", injected=1, survived=1, tests=1)
+
+
+def test_a_deletion_failed_for_good_is_resumed_by_a_second_delete(
+    api: LocalApi, local_stack: LocalStack, killed_pages: Any
+) -> None:
+    thread = api.thread()
+    streams = [api.stream(thread, order=n) for n in range(2)]
+    for stream in streams:
+        for start in range(30):
+            api.post(f"/streams/{stream}/deltas", delta_body(start, start + 1))
+    # Killed, with an error the state machine does not retry: the execution fails.
+    killed = killed_pages(1, RuntimeError)
+    assert api.delete(f"/threads/{thread}")[0] == 202
+    local_stack.wait_for_executions()
+    assert local_stack.resources is not None
+    sfn = aws(local_stack, "stepfunctions")
+    arn = local_stack.resources.state_machine_arn
+    mine = [e for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"].startswith(thread)]  # fmt: skip
+    assert [e["status"] for e in mine] == ["FAILED"]
+    assert killed["killed"] == 1
+    # Cut short: what is left is a clean prefix of each log, and the thread still
+    # refuses new streams.
+    for stream in streams:
+        check_prefix(full_log(api, thread, stream), stream, "after a failed deletion")
+    assert api.post(f"/threads/{thread}/streams", {"order": 5, "stepOrder": 0})[0] == 409
+    status, body = api.delete(f"/threads/{thread}")  # the next attempt
+    assert status == 202, body
+    local_stack.wait_for_executions()
+    assert api.get(f"/threads/{thread}")[0] == 404
+    assert thread_leftovers(local_stack, thread) == {}
+    record("fault", injected=killed["killed"], survived=killed["killed"], tests=1)
