@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -34,7 +35,11 @@ def trace_aws_calls() -> None:
     global _traced
     with _trace_lock:
         if not _traced:
-            tracer.patch(TRACED_MODULES)
+            if not tracer.disabled:
+                # As Powertools' patch_all did: a module that cannot be patched is skipped,
+                # never a reason to fail the invocation.
+                provider: Any = tracer.provider
+                provider.patch(TRACED_MODULES, raise_errors=False)
             _traced = True
 
 
