@@ -198,6 +198,12 @@ class Bench:
         except Exception as exc:
             logging.getLogger(__name__).warning("could not delete schedules: %s", exc)
         try:
+            sqs = self.direct("sqs")
+            queue = f"{self.stack.stack_name}-scheduler-dlq"
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+        except Exception as exc:
+            logging.getLogger(__name__).warning("could not delete the DLQ: %s", exc)
+        try:
             self.direct("stepfunctions").delete_state_machine(
                 stateMachineArn=resources.state_machine_arn
             )
