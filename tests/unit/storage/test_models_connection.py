@@ -1,0 +1,34 @@
+"""The three PynamoDB models share one connection, on the process's botocore session."""
+
+from __future__ import annotations
+
+from agent_streams import aws
+from agent_streams.config import Settings
+from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem, bind_models
+
+
+def _connections() -> list[object]:
+    return [m._get_connection().connection for m in (ThreadItem, StreamItem, DeltaItem)]
+
+
+def test_the_models_share_one_connection_through_rebinding() -> None:
+    for threads in ("t-a", "t-b", "t-a"):
+        bind_models(
+            Settings(
+                threads_table=threads, streams_table="s-a", deltas_table="d-a", region="us-east-1"
+            )
+        )
+        first, *others = _connections()
+        assert all(other is first for other in others)
+        for model in (ThreadItem, StreamItem, DeltaItem):
+            table = model._get_connection()
+            assert table.connection.get_meta_table(table.table_name).table_name == table.table_name
+
+
+def test_the_shared_connection_uses_the_process_session() -> None:
+    bind_models(
+        Settings(threads_table="t", streams_table="s", deltas_table="d", region="us-east-1")
+    )
+    connection = StreamItem._get_connection().connection
+    assert connection.session is aws.session()
+    assert (connection._max_pool_connections, connection._connect_timeout_seconds) == (32, 3)
