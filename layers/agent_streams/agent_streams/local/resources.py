@@ -22,6 +22,8 @@ class StackResources:
     settings: Settings
     state_machine_arn: str
     table_names: dict[str, str]
+    #: The state machine's definition, substitutions applied.
+    definition: dict[str, Any]
 
 
 def _error_code(exc: Exception) -> str:
@@ -89,7 +91,7 @@ def ensure_resources(
     definition = substitute(
         path.read_text(encoding="utf-8"), {k: resolve(v) for k, v in substitutions.items()}
     )
-    json.loads(definition)  # a substitution gone wrong shows here, not in an execution
+    parsed = json.loads(definition)  # a substitution gone wrong shows here, not in an execution
     sfn = clients("stepfunctions")
     machine_name = f"{stack_name}-delete-thread-streams"
     machine_arn = next(
@@ -119,7 +121,7 @@ def ensure_resources(
         delete_thread_state_machine_arn=machine_arn,
         region=region,
     )
-    return StackResources(settings, machine_arn, table_names)
+    return StackResources(settings, machine_arn, table_names, parsed)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent_streams.clock import VirtualClock
+from agent_streams.local.asl import LocalWorkflows
 from agent_streams.local.functions import LocalFunctions
 from agent_streams.local.http_server import LocalEndpoints, LocalHttpServer
 from agent_streams.local.resources import StackResources, ensure_resources, settings_environment
@@ -61,6 +62,7 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._hook: Callable[..., Any] | None = None
         self.functions: LocalFunctions | None = None
+        self.local_workflows: LocalWorkflows | None = None
         self.resources: StackResources | None = None
         self.endpoint = ""
 
@@ -102,7 +104,18 @@ class LocalStack:
         )
         self._set_env(settings_environment(self.resources.settings))
         reset_settings()
-        use_services(aws_services(self.resources.settings, self.clock))
+        services = aws_services(self.resources.settings, self.clock)
+        if not self._endpoint_runs_executions():
+            # An endpoint in another process cannot call this process's functions back:
+            # run the state machine's executions here instead.
+            from agent_streams.local.asl import LocalStateMachine, LocalWorkflows
+
+            machine = LocalStateMachine(
+                self.resources.definition, self.functions, lambda: self.client("dynamodb")
+            )
+            self.local_workflows = LocalWorkflows(machine, self.resources.state_machine_arn)
+            services.workflows = self.local_workflows
+        use_services(services)
         self._install_lambda_hook()
         self._runner = ScheduleRunner(
             self.client("scheduler"),
@@ -192,6 +205,10 @@ class LocalStack:
     def wait_for_executions(self, timeout: float = 120.0) -> None:
         """Block until no state machine execution of the stack is running."""
         assert self.resources is not None
+        if self.local_workflows is not None:
+            if not self.local_workflows.wait(timeout):
+                raise TimeoutError("state machine executions still running")
+            return
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -235,6 +252,17 @@ class LocalStack:
                 "AWS_SESSION_TOKEN": "local",
             }
         )
+
+    def _endpoint_runs_executions(self) -> bool:
+        """Whether the endpoint's Step Functions can run executions that reach this
+        process's functions: moto's interpreter, running in this process."""
+        if self._moto is not None:
+            return True
+        try:
+            from moto.core.config import default_user_config
+        except ImportError:
+            return False
+        return bool(default_user_config.get("stepfunctions", {}).get("execute_state_machine"))
 
     def _install_lambda_hook(self) -> None:
         import boto3
