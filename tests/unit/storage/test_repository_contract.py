@@ -1,9 +1,9 @@
 """The Repository contract, run on the in-memory fake and on DynamoDB (moto).
 
 Every test here runs on both backends (the ``repo`` fixture), so the fake that
-service tests use cannot drift from what production does. Known bugs are
-``known_bug`` tests: strict xfails on the backends that have them (the fake
-mirrors some on purpose), which turn red once fixed so the marker goes too.
+service tests use cannot drift from what production does. A bug found later is
+marked with ``helpers.known_bug`` (a strict xfail on the backends that have it),
+which turns red once fixed so the marker goes too.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from .helpers import (
     NOW,
     PARTS,
     delta,
-    known_bug,
     projected,
     seed,
     stream,
@@ -420,12 +419,6 @@ def test_finish_with_a_final_delta_writes_both(repo: Repository) -> None:
     assert repo.read_deltas([("s1", 2)], NOW, 10) == [[Delta("s1", 2, 5, OTHER_PARTS)]]
 
 
-@known_bug(
-    "TransitionOutcome.after is `before` with the transition applied, not the stored "
-    "stream: with a final delta its last_heartbeat is the old one, though the write set it "
-    "to now (the fake mirrors this on purpose)",
-    on=("memory", "dynamo"),
-)
 def test_the_outcome_after_a_final_delta_is_the_stored_stream(repo: Repository) -> None:
     seed(repo, stream("s1"))
     outcome = repo.finish("s1", NOW, delta(0, 1), "cleanup-s1-0", LIVE)
@@ -459,12 +452,6 @@ def test_a_final_delta_that_does_not_fit_writes_nothing(
     assert repo.read_deltas([("s1", 0)], NOW, 10) == [[Delta("s1", 0, 2, PARTS)]]
 
 
-@known_bug(
-    "a final delta identical to one already stored makes finish a silent no-op on a "
-    "streaming stream: changed=False and no expected_start, so the service reports "
-    "'not streaming' and the stream stays streaming until it times out",
-    on=("memory", "dynamo"),
-)
 def test_a_final_delta_already_stored_is_not_silently_ignored(repo: Repository) -> None:
     seed(repo, stream("s1"))
     appended(repo, "s1", (0, 2))  # e.g. an add_delta whose reply was lost
@@ -563,11 +550,6 @@ def test_a_timeout_abort_only_takes_a_silent_stream(
         assert outcome.after == original
 
 
-@known_bug(
-    "abort(silent_since=...) of a stream heard from since reports expected_start = "
-    "nextStart without any final delta (TransitionOutcome says it is only set for a "
-    "final delta that does not fit); the service ignores it today"
-)
 def test_a_skipped_timeout_abort_reports_no_conflict(repo: Repository) -> None:
     seed(repo, stream("s1"))
     outcome = repo.abort("s1", "timeout", NOW, None, LIVE, silent_since=NOW - 60_000)
@@ -765,12 +747,6 @@ def test_read_deltas_ignores_expired_deltas(repo: Repository) -> None:
     assert starts(repo, "s1", DELTA_TTL * 1000) == []
 
 
-@known_bug(
-    "read_deltas' Limit counts the deltas DynamoDB examines before the TTL filter, so "
-    "`limit` expired deltas at the cursor hide the live ones after them: the page is "
-    "empty and a reader's cursor never moves (the fake mirrors this on purpose)",
-    on=("memory", "dynamo"),
-)
 def test_expired_deltas_do_not_hide_live_ones(repo: Repository) -> None:
     seed(repo, stream("s1"))
     repo.append("s1", delta(0, 1, expires_at=EXPIRED), NOW - 10)

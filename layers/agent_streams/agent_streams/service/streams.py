@@ -100,18 +100,6 @@ def _final(ctx: Services, args: FinishStreamArgs | AbortStreamArgs, now: int) ->
     return None if args.finalDelta is None else prepare_delta(args.finalDelta, now, ctx.settings)
 
 
-def _final_already_stored(outcome: TransitionOutcome, final: DeltaWrite | None) -> bool:
-    """Whether the transition failed only because its final delta is a retry of one the
-    stream already holds (no conflict, still streaming)."""
-    return (
-        final is not None
-        and not outcome.changed
-        and outcome.expected_start is None
-        and outcome.before is not None
-        and outcome.before.status == "streaming"
-    )
-
-
 def _check(outcome: TransitionOutcome, stream_id: str, final: DeltaWrite | None) -> Stream:
     if outcome.before is None:
         raise StreamNotFound(stream_id)
@@ -130,12 +118,6 @@ def finish_stream(args: FinishStreamArgs) -> StreamStatus:
     outcome = ctx.repository.finish(
         args.streamId, now, final, cleanup_schedule, finished_stream_expiry(now)
     )
-    if _final_already_stored(outcome, final):
-        # A retried final delta counts as accepted, as add_delta's retries do: end the
-        # stream without writing it again (else the finish would be dropped).
-        outcome = ctx.repository.finish(
-            args.streamId, now, None, cleanup_schedule, finished_stream_expiry(now)
-        )
     before = _check(outcome, args.streamId, final)
     if not outcome.changed:
         logger.warning(
@@ -159,8 +141,6 @@ def abort_stream(args: AbortStreamArgs) -> bool:
 def _abort(ctx: Services, stream_id: str, reason: str, final: DeltaWrite | None, now: int) -> bool:
     expires_at = aborted_stream_expiry(now, ctx.settings)
     outcome = ctx.repository.abort(stream_id, reason, now, final, expires_at)
-    if _final_already_stored(outcome, final):
-        outcome = ctx.repository.abort(stream_id, reason, now, None, expires_at)
     before = _check(outcome, stream_id, final)
     if outcome.changed:
         count("StreamsAborted")

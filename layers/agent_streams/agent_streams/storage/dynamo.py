@@ -56,6 +56,8 @@ _TRANSIENT_CODES = frozenset(
     }
 )
 _CONFLICT_RETRIES = 6
+#: Pages of nothing but expired deltas that one read goes past.
+_EXPIRED_PAGES = 10
 _BATCH_RETRIES = 8
 #: A stream attribute naming the terminal transition that ended it, so a transition
 #: whose commit's reply was lost recognises itself when botocore's retry is cancelled.
@@ -463,7 +465,12 @@ class DynamoRepository:
                 and existing["parts"]["S"] == delta.parts_json
             )
         expected: int | None = None
-        if stream is not None and stream.status == "streaming" and not duplicate:
+        if (
+            delta is not None
+            and stream is not None
+            and stream.status == "streaming"
+            and not duplicate
+        ):
             expected = stream.next_start
         return stream, duplicate, expected
 
@@ -556,12 +563,47 @@ class DynamoRepository:
             if _made_by(exc, token):
                 # Our transaction committed, its reply was lost, and botocore's retry
                 # of it found the stream already ended: by us.
-                return TransitionOutcome(before=before, after=make_after(before), changed=True)
-            stream, _, expected = self._classify(exc, stream_id, final_delta, now)
+                return TransitionOutcome(
+                    before=before,
+                    after=self._after(make_after, before, final_delta, now),
+                    changed=True,
+                )
+            stream, duplicate, expected = self._classify(exc, stream_id, final_delta, now)
+            if (
+                final_delta is not None
+                and duplicate
+                and stream is not None
+                and stream.status == "streaming"
+                and stream.next_start == final_delta.end
+            ):
+                # The final delta is already the end of the log (a retry after a lost
+                # reply): accepted, as add_delta's retries are; end the stream without it.
+                fits = StreamItem.next_start == final_delta.end
+                return self._terminate(
+                    stream_id,
+                    now,
+                    None,
+                    actions,
+                    fits if extra_condition is None else extra_condition & fits,
+                    new_status,
+                    what,
+                    make_after,
+                )
+            if duplicate and stream is not None and stream.status == "streaming":
+                expected = stream.next_start  # stored, but deltas followed it: not final
             return TransitionOutcome(
                 before=stream, after=stream, changed=False, expected_start=expected
             )
-        return TransitionOutcome(before=before, after=make_after(before), changed=True)
+        return TransitionOutcome(
+            before=before, after=self._after(make_after, before, final_delta, now), changed=True
+        )
+
+    @staticmethod
+    def _after(
+        make_after: Callable[[Stream], Stream], before: Stream, final: DeltaWrite | None, now: int
+    ) -> Stream:
+        after = make_after(before)
+        return after if final is None else replace(after, last_heartbeat=now)
 
     def finish(
         self,
@@ -650,25 +692,33 @@ class DynamoRepository:
     # -- deltas -----------------------------------------------------------------
 
     def _query_deltas(self, stream_id: str, cursor: int, now: int, limit: int) -> list[Delta]:
-        try:
-            page = self._client().query(
-                TableName=DeltaItem.Meta.table_name,
-                KeyConditionExpression="#s = :s AND #start >= :c",
-                FilterExpression="#x > :now",
-                ExpressionAttributeNames={"#s": "streamId", "#start": "start", "#x": "expiresAt"},
-                ExpressionAttributeValues={
-                    ":s": {"S": stream_id},
-                    ":c": {"N": str(cursor)},
-                    ":now": {"N": str(now // 1000)},
-                },
-                ConsistentRead=True,
-                Limit=limit,
-            )
-        except Exception as exc:
-            raise _aws_unavailable(exc, "read deltas") from exc
+        kwargs: dict[str, Any] = {
+            "TableName": DeltaItem.Meta.table_name,
+            "KeyConditionExpression": "#s = :s AND #start >= :c",
+            "FilterExpression": "#x > :now",
+            "ExpressionAttributeNames": {"#s": "streamId", "#start": "start", "#x": "expiresAt"},
+            "ExpressionAttributeValues": {
+                ":s": {"S": stream_id},
+                ":c": {"N": str(cursor)},
+                ":now": {"N": str(now // 1000)},
+            },
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        # Limit counts the items examined before the TTL filter, and deltas expire
+        # oldest first: a page of expired ones is read past, so a cursor always moves.
+        for _ in range(_EXPIRED_PAGES):
+            try:
+                page = self._client().query(**kwargs)
+            except Exception as exc:
+                raise _aws_unavailable(exc, "read deltas") from exc
+            items = page.get("Items", [])
+            if items or "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [
             Delta(stream_id, int(raw["start"]["N"]), int(raw["end"]["N"]), raw["parts"]["S"])
-            for raw in page.get("Items", [])
+            for raw in items
         ]
 
     def read_deltas(

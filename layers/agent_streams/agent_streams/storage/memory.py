@@ -314,7 +314,12 @@ class InMemoryRepository:
             and existing.parts_json == delta.parts_json
         )
         expected = None
-        if stream is not None and stream.status == "streaming" and not duplicate:
+        if (
+            delta is not None
+            and stream is not None
+            and stream.status == "streaming"
+            and not duplicate
+        ):
             expected = stream.next_start
         return stream, duplicate, expected
 
@@ -372,13 +377,21 @@ class InMemoryRepository:
         )
         delta_free = final_delta is None or final_delta.start not in self._deltas.get(stream_id, {})
         if not (stream_ok and delta_free):
-            stream, _, expected = self._cancelled(stream_id, final_delta, now, stream_ok)
-            if final_delta is None or (
-                stream is not None and stream.next_start == final_delta.start
+            stream, duplicate, expected = self._cancelled(stream_id, final_delta, now, stream_ok)
+            if (
+                final_delta is not None
+                and duplicate
+                and stream is not None
+                and stream.status == "streaming"
+                and stream.next_start == final_delta.end
+                and (extra_condition is None or extra_condition(stored))
             ):
-                # Only a final delta that does not fit is a conflict. DynamoRepository
-                # also reports one when just the silent_since check failed (a known bug).
-                expected = None
+                # The final delta is already the end of the log: accepted, as in
+                # DynamoRepository; the stream ends without writing it again.
+                apply(stored)
+                return TransitionOutcome(before=before, after=make_after(before), changed=True)
+            if duplicate and stream is not None and stream.status == "streaming":
+                expected = stream.next_start
             return TransitionOutcome(
                 before=stream, after=stream, changed=False, expected_start=expected
             )
@@ -387,9 +400,10 @@ class InMemoryRepository:
             stored.next_start = final_delta.end
             stored.last_heartbeat = now
             self._store_delta(stream_id, final_delta)
-        # As DynamoRepository: ``after`` is ``before`` with the transition applied,
-        # not a re-read (so its last_heartbeat is the one before a final delta).
-        return TransitionOutcome(before=before, after=make_after(before), changed=True)
+        after = make_after(before)
+        if final_delta is not None:
+            after = replace(after, last_heartbeat=now)
+        return TransitionOutcome(before=before, after=after, changed=True)
 
     def finish(
         self,
@@ -477,13 +491,20 @@ class InMemoryRepository:
     def _read(self, stream_id: str, cursor: int, now: int, limit: int) -> list[Delta]:
         deltas = self._deltas.get(stream_id, {})
         # DynamoDB's Limit counts the items it examines before the TTL filter runs,
-        # so expired deltas in the first ``limit`` leave the page short.
-        window = sorted(start for start in deltas if start >= cursor)[:limit]
-        return [
-            Delta(stream_id, start, deltas[start].end, deltas[start].parts_json)
-            for start in window
-            if not _expired(deltas[start].expires_at, now)
-        ]
+        # so expired deltas in the first ``limit`` leave the page short; a page of
+        # nothing but expired ones is read past (up to 10 pages), as DynamoRepository does.
+        starts = sorted(start for start in deltas if start >= cursor)
+        found: list[Delta] = []
+        for page in range(10):
+            window = starts[page * limit : (page + 1) * limit]
+            found = [
+                Delta(stream_id, start, deltas[start].end, deltas[start].parts_json)
+                for start in window
+                if not _expired(deltas[start].expires_at, now)
+            ]
+            if found or (page + 1) * limit >= len(starts):
+                break
+        return found
 
     def read_deltas(
         self, cursors: Sequence[tuple[str, int]], now: int, limit: int
