@@ -8,11 +8,10 @@ state machine to its end while the proxy counts what the functions send.
 
 On the embedded moto the execution is moto's (its ASL interpreter, the Lambda
 tasks served by this process's functions) and the transitions come from its
-history. Any other endpoint cannot call this process's functions, so there the
-benchmark walks the same definition itself (:func:`walk`): Lambda tasks invoke
-the functions here, the DynamoDB tasks go straight to the endpoint, as Step
-Functions' own would. Either way the state machine's own DynamoDB tasks are
-counted from the walk or history, not at the proxy.
+history. An endpoint in another process cannot call this process's functions,
+so there the local stack runs the execution itself (``agent_streams.local.asl``)
+and counts its transitions. Either way the state machine's own DynamoDB tasks
+(marking and deleting the thread) are counted apart, not at the proxy.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -82,81 +80,6 @@ def seed(bench: Bench, streams: int, deltas: int) -> tuple[str, list[str]]:
     return thread, ids
 
 
-def _path(data: Any, path: str) -> Any:
-    for key in path.removeprefix("$").strip(".").split("."):
-        if key:
-            data = data[key]
-    return data
-
-
-def _parameters(template: Any, data: Any) -> Any:
-    if isinstance(template, dict):
-        out = {}
-        for key, value in template.items():
-            if key.endswith(".$"):
-                out[key[:-2]] = _path(data, value)
-            else:
-                out[key] = _parameters(value, data)
-        return out
-    if isinstance(template, list):
-        return [_parameters(v, data) for v in template]
-    return template
-
-
-def walk(definition: dict[str, Any], data: dict[str, Any], invoke: Callable[[str, Any], Any],
-         dynamodb: Any) -> dict[str, int]:  # fmt: skip
-    """Run DeleteThreadStreams' definition (the state types it uses) in this process."""
-    found = {"transitions": 0, "lambda_tasks": 0, "dynamodb_tasks": 0}
-    name = definition["StartAt"]
-    while True:
-        state = definition["States"][name]
-        found["transitions"] += 1
-        kind = state["Type"]
-        if kind == "Succeed":
-            return found
-        following = state.get("Next")
-        if kind == "Task":
-            params = _parameters(state.get("Parameters", {}), data)
-            resource = state["Resource"]
-            result: Any = None
-            if resource.endswith(":lambda:invoke"):
-                found["lambda_tasks"] += 1
-                result = {"Payload": invoke(params["FunctionName"], params["Payload"])}
-            else:
-                found["dynamodb_tasks"] += 1
-                action = resource.rsplit(":", 1)[1]
-                call = getattr(
-                    dynamodb, {"updateItem": "update_item", "deleteItem": "delete_item"}[action]
-                )
-                try:
-                    result = call(**params)
-                except dynamodb.exceptions.ConditionalCheckFailedException:
-                    catch = next(
-                        c for c in state.get("Catch", [])
-                        if "DynamoDB.ConditionalCheckFailedException" in c["ErrorEquals"]
-                    )  # fmt: skip
-                    name = catch["Next"]
-                    continue
-            if "ResultSelector" in state:
-                result = _parameters(state["ResultSelector"], result)
-            path = state.get("ResultPath", "$")
-            if path is not None and path != "$":
-                data[path.removeprefix("$.")] = result
-            elif path == "$":
-                data = result
-        elif kind == "Choice":
-            following = state.get("Default")
-            for choice in state["Choices"]:
-                if _path(data, choice["Variable"]) == choice["BooleanEquals"]:
-                    following = choice["Next"]
-                    break
-        elif kind != "Wait":
-            raise ValueError(f"state type {kind} is not supported here")
-        if state.get("End") or following is None:
-            return found
-        name = following
-
-
 def _definition(bench: Bench) -> dict[str, Any]:
     """The state machine's definition as the stack created it."""
     assert bench.stack is not None
@@ -186,35 +109,49 @@ def _history(bench: Bench, execution_arn: str) -> dict[str, int]:
     }
 
 
+def _run_in_process(bench: Bench) -> dict[str, int]:
+    """With an endpoint in another process, the local stack runs the executions itself
+    (``agent_streams.local.asl``). Its DynamoDB tasks stand for Step Functions' own:
+    sent straight to the endpoint, as the embedded moto's interpreter sends them, and
+    counted here rather than at the proxy."""
+    assert bench.stack is not None
+    assert bench.stack.local_workflows is not None
+    machine: Any = bench.stack.local_workflows._machine
+    tasks = {"dynamodb_tasks": 0}
+    direct = bench.direct("dynamodb")
+
+    def dynamodb() -> Any:
+        tasks["dynamodb_tasks"] += 1
+        return direct
+
+    machine.dynamodb = dynamodb
+    return tasks
+
+
 def measure(bench: Bench, streams: int, deltas: int) -> dict[str, Any]:
     assert bench.api is not None
     assert bench.proxy is not None
     assert bench.stack is not None
-    assert bench.stack.functions is not None
-    functions = bench.stack.functions
+    local = bench.stack.local_workflows
     seeded_at = time.perf_counter()
     thread, ids = seed(bench, streams, deltas)
     seed_s = time.perf_counter() - seeded_at
+    tasks = _run_in_process(bench) if local is not None else {}
     started = time.perf_counter()
     with bench.proxy.window() as tally:
         execution_arn = bench.api.ok("DELETE", f"/threads/{thread}")["executionArn"]
-        if bench.embedded:
-            reply = bench.wait_for_execution(execution_arn)
-            if reply["status"] != "SUCCEEDED":
-                raise RuntimeError(f"the deletion ended {reply['status']}: {reply}")
+        if local is None:
+            status = bench.wait_for_execution(execution_arn)["status"]
         else:
-
-            def invoke(name: str, payload: Any) -> Any:
-                function = functions.find(name)
-                if function is None:
-                    raise RuntimeError(f"no function {name}")
-                return function.invoke(payload)
-
-            walked = walk(
-                _definition(bench), {"threadId": thread}, invoke, bench.direct("dynamodb")
-            )
+            local.wait(900)
+            status = local.executions[execution_arn].status
+        if status != "SUCCEEDED":
+            raise RuntimeError(f"the deletion ended {status}")
     elapsed = time.perf_counter() - started
-    machine = _history(bench, execution_arn) if bench.embedded else walked
+    if local is None:
+        machine = _history(bench, execution_arn)
+    else:
+        machine = {**tasks, "transitions": local.executions[execution_arn].transitions}
     deltas_table = bench.settings.deltas_table
     streams_table = bench.settings.streams_table
     leftovers = sum(
@@ -236,6 +173,7 @@ def measure(bench: Bench, streams: int, deltas: int) -> dict[str, Any]:
         "machine": machine,
         "deltas_table": deltas_table,
         "streams_table": streams_table,
+        "in_process": local is not None,
         "thread_gone": "Item"
         not in bench.direct("dynamodb").get_item(
             TableName=bench.settings.threads_table, Key={"threadId": {"S": thread}}
@@ -271,6 +209,7 @@ def run(bench: Bench, streams: int, deltas: int) -> list[Row]:
         if op not in ("dynamodb:BatchWriteItem", "dynamodb:Query")
     )
     states = tally.count("states")
+    in_process = " (the execution ran in this process)" if found["in_process"] else ""
     total = len(tally) + machine["dynamodb_tasks"]
     done = found["left"] == 0 and found["thread_gone"]
     rows = [
@@ -299,7 +238,7 @@ def run(bench: Bench, streams: int, deltas: int) -> list[Row]:
             SECTION,
             f"{label}: other requests",
             f"{index_queries} index queries, {others or 'no other DynamoDB'} "
-            f"({other} DynamoDB); {states} Step Functions; "
+            f"({other} DynamoDB); {states} Step Functions{in_process}; "
             f"+{machine['dynamodb_tasks']} DynamoDB by the state machine",
         ),
         info(
