@@ -51,7 +51,13 @@ def check(site: Path) -> list[str]:
             problems.append(f"{ext.relative_to(site)} is not built for CPython 3.13 on arm64")
     if not any("pydantic_core" in str(ext) for ext in extensions):
         problems.append("pydantic_core's compiled extension is missing")
-    for package in ("agent_streams", "pynamodb", "pydantic", "aws_lambda_powertools", "aws_xray_sdk"):
+    for package in (
+        "agent_streams",
+        "pynamodb",
+        "pydantic",
+        "aws_lambda_powertools",
+        "aws_xray_sdk",
+    ):
         if not (site / package).is_dir():
             problems.append(f"{package} is missing from the layer")
     size = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
@@ -63,7 +69,9 @@ def check(site: Path) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="build in a temporary folder and check")
+    parser.add_argument(
+        "--check", action="store_true", help="build in a temporary folder and check"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "layer")
     args = parser.parse_args()
     if args.check:

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "agent-streams"
 
@@ -44,6 +45,10 @@ def trace_aws_calls() -> None:
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    # Powertools keeps metrics it will never publish when they are disabled (the local
+    # stack, tests) and prints them every 100: do not hand it any.
+    if is_metrics_disabled():
+        return
     metrics.add_metric(name=name, unit=unit, value=value)
 
 
