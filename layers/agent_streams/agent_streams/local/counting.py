@@ -334,17 +334,22 @@ class CountingProxy:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["Content-Length"] = str(len(body))
         service, operation = identify(handler.command, handler.path, handler.headers, body)
+        # In flight from its arrival: requests held together at a gate are counted
+        # together, whichever of them the gate lets go first.
         with self._lock:
             gate = self._gate
             tallies = list(self._tallies)
-        if gate is not None:
-            gate.wait(service, operation)
-        with self._lock:
             self._in_flight += 1
             in_flight = self._in_flight
             self.total += 1
         for tally in tallies:
             tally._saw_in_flight(in_flight)
+        if gate is not None:
+            gate.wait(service, operation)
+            with self._lock:
+                in_flight = self._in_flight
+            for tally in tallies:
+                tally._saw_in_flight(in_flight)
         started = time.monotonic()
         if self.latency:
             time.sleep(self.latency)
