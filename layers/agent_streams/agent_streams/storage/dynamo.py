@@ -569,28 +569,13 @@ class DynamoRepository:
                     changed=True,
                 )
             stream, duplicate, expected = self._classify(exc, stream_id, final_delta, now)
-            if (
-                final_delta is not None
-                and duplicate
-                and stream is not None
-                and stream.status == "streaming"
-                and stream.next_start == final_delta.end
-            ):
-                # The final delta is already the end of the log (a retry after a lost
-                # reply): accepted, as add_delta's retries are; end the stream without it.
-                fits = StreamItem.next_start == final_delta.end
-                return self._terminate(
-                    stream_id,
-                    now,
-                    None,
-                    actions,
-                    fits if extra_condition is None else extra_condition & fits,
-                    new_status,
-                    what,
-                    make_after,
-                )
             if duplicate and stream is not None and stream.status == "streaming":
-                expected = stream.next_start  # stored, but deltas followed it: not final
+                # The final delta is already stored (a retry after a lost reply, or a
+                # racing writer of the same sequence): accepted, as add_delta's retries
+                # are; end the stream without writing it again.
+                return self._terminate(
+                    stream_id, now, None, actions, extra_condition, new_status, what, make_after
+                )
             return TransitionOutcome(
                 before=stream, after=stream, changed=False, expected_start=expected
             )
@@ -603,7 +588,7 @@ class DynamoRepository:
         make_after: Callable[[Stream], Stream], before: Stream, final: DeltaWrite | None, now: int
     ) -> Stream:
         after = make_after(before)
-        return after if final is None else replace(after, last_heartbeat=now)
+        return after if final is None else replace(after, next_start=final.end, last_heartbeat=now)
 
     def finish(
         self,
@@ -631,7 +616,6 @@ class DynamoRepository:
                 ended_at=now,
                 cleanup_schedule=cleanup_schedule,
                 expires_at=expires_at,
-                next_start=before.next_start if final_delta is None else final_delta.end,
             ),
         )
 
@@ -666,7 +650,6 @@ class DynamoRepository:
                 reason=reason,
                 ended_at=now,
                 expires_at=expires_at,
-                next_start=before.next_start if final_delta is None else final_delta.end,
             ),
         )
 

@@ -379,19 +379,15 @@ class InMemoryRepository:
         if not (stream_ok and delta_free):
             stream, duplicate, expected = self._cancelled(stream_id, final_delta, now, stream_ok)
             if (
-                final_delta is not None
-                and duplicate
+                duplicate
                 and stream is not None
                 and stream.status == "streaming"
-                and stream.next_start == final_delta.end
                 and (extra_condition is None or extra_condition(stored))
             ):
-                # The final delta is already the end of the log: accepted, as in
-                # DynamoRepository; the stream ends without writing it again.
+                # The final delta is already stored: accepted, as in DynamoRepository;
+                # the stream ends without writing it again.
                 apply(stored)
                 return TransitionOutcome(before=before, after=make_after(before), changed=True)
-            if duplicate and stream is not None and stream.status == "streaming":
-                expected = stream.next_start
             return TransitionOutcome(
                 before=stream, after=stream, changed=False, expected_start=expected
             )
@@ -402,7 +398,7 @@ class InMemoryRepository:
             self._store_delta(stream_id, final_delta)
         after = make_after(before)
         if final_delta is not None:
-            after = replace(after, last_heartbeat=now)
+            after = replace(after, next_start=final_delta.end, last_heartbeat=now)
         return TransitionOutcome(before=before, after=after, changed=True)
 
     def finish(
@@ -433,7 +429,6 @@ class InMemoryRepository:
                     ended_at=now,
                     cleanup_schedule=cleanup_schedule,
                     expires_at=expires_at,
-                    next_start=before.next_start if final_delta is None else final_delta.end,
                 ),
             )
 
@@ -468,7 +463,6 @@ class InMemoryRepository:
                     reason=reason,
                     ended_at=now,
                     expires_at=expires_at,
-                    next_start=before.next_start if final_delta is None else final_delta.end,
                 ),
             )
 
