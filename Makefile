@@ -84,7 +84,7 @@ bench: venv ## Benchmarks against the budgets in DESIGN.md
 	$(BIN)/python -m benchmarks
 
 fuzz: venv ## A longer schemathesis run against the local stack
-	$(BIN)/pytest -q -m fuzz --fuzz-examples=20000 tests/e2e
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) -m fuzz --fuzz-examples=20000 tests/e2e
 
 clean: ## Remove build output and caches
 	rm -rf .aws-sam build .pytest_cache .mypy_cache .ruff_cache .hypothesis
