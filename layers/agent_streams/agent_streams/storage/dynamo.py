@@ -381,6 +381,23 @@ class DynamoRepository:
             kwargs["ExclusiveStartKey"] = last
         return found[:limit]
 
+    def _newest_per_status(
+        self,
+        thread_id: str,
+        statuses: Sequence[StreamStatus],
+        bounds: Callable[[StreamStatus], tuple[str, str]],
+        now: int,
+        limit: int,
+    ) -> list[Stream]:
+        """One index query per status, issued concurrently, merged newest first."""
+        calls = [
+            (lambda s=status: self._index_query(thread_id, bounds(s), now, limit, True))
+            for status in dict.fromkeys(statuses)
+        ]
+        merged = [stream for streams in self._concurrently(calls) for stream in streams]
+        merged.sort(key=lambda s: (s.order, s.step_order), reverse=True)
+        return merged[:limit]
+
     def list_streams(
         self,
         thread_id: str,
@@ -389,17 +406,9 @@ class DynamoRepository:
         now: int,
         limit: int,
     ) -> list[Stream]:
-        calls = [
-            (
-                lambda s=status: self._index_query(
-                    thread_id, status_key_range(s, min_order=start_order), now, limit, True
-                )
-            )
-            for status in dict.fromkeys(statuses)
-        ]
-        merged = [stream for streams in self._concurrently(calls) for stream in streams]
-        merged.sort(key=lambda s: (s.order, s.step_order), reverse=True)
-        return merged[:limit]
+        return self._newest_per_status(
+            thread_id, statuses, lambda s: status_key_range(s, min_order=start_order), now, limit
+        )
 
     def streams_at_order(
         self,
@@ -410,21 +419,15 @@ class DynamoRepository:
         now: int,
         limit: int,
     ) -> list[Stream]:
-        calls = [
-            (
-                lambda s=status: self._index_query(
-                    thread_id,
-                    status_key_range(s, min_order=order, max_order=order, max_step=max_step_order),
-                    now,
-                    limit,
-                    True,
-                )
-            )
-            for status in dict.fromkeys(statuses)
-        ]
-        merged = [stream for streams in self._concurrently(calls) for stream in streams]
-        merged.sort(key=lambda s: s.step_order, reverse=True)
-        return merged[:limit]
+        return self._newest_per_status(
+            thread_id,
+            statuses,
+            lambda s: status_key_range(
+                s, min_order=order, max_order=order, max_step=max_step_order
+            ),
+            now,
+            limit,
+        )
 
     def _delta_item(self, stream_id: str, delta: DeltaWrite) -> DeltaItem:
         return DeltaItem(

@@ -237,6 +237,23 @@ class InMemoryRepository:
         found.sort(key=_index_key, reverse=newest_first)
         return [_projected(s) for s in found[:limit]]
 
+    def _newest_per_status(
+        self,
+        thread_id: str,
+        statuses: Sequence[StreamStatus],
+        wanted: Callable[[Stream], bool],
+        now: int,
+        limit: int,
+    ) -> list[Stream]:
+        # One query per status, then a stable merge: ties keep the statuses' order.
+        merged = [
+            stream
+            for status in dict.fromkeys(statuses)
+            for stream in self._index_query(thread_id, status, wanted, now, limit, True)
+        ]
+        merged.sort(key=lambda s: (s.order, s.step_order), reverse=True)
+        return merged[:limit]
+
     def list_streams(
         self,
         thread_id: str,
@@ -247,21 +264,9 @@ class InMemoryRepository:
     ) -> list[Stream]:
         with self._lock:
             self._count("list_streams")
-            # One query per status, then a stable merge: ties keep the statuses' order.
-            merged = [
-                stream
-                for status in dict.fromkeys(statuses)
-                for stream in self._index_query(
-                    thread_id,
-                    status,
-                    lambda s: s.order >= start_order,
-                    now,
-                    limit,
-                    True,
-                )
-            ]
-            merged.sort(key=lambda s: (s.order, s.step_order), reverse=True)
-            return merged[:limit]
+            return self._newest_per_status(
+                thread_id, statuses, lambda s: s.order >= start_order, now, limit
+            )
 
     def streams_at_order(
         self,
@@ -274,20 +279,13 @@ class InMemoryRepository:
     ) -> list[Stream]:
         with self._lock:
             self._count("streams_at_order")
-            merged = [
-                stream
-                for status in dict.fromkeys(statuses)
-                for stream in self._index_query(
-                    thread_id,
-                    status,
-                    lambda s: s.order == order and s.step_order <= max_step_order,
-                    now,
-                    limit,
-                    True,
-                )
-            ]
-            merged.sort(key=lambda s: s.step_order, reverse=True)
-            return merged[:limit]
+            return self._newest_per_status(
+                thread_id,
+                statuses,
+                lambda s: s.order == order and s.step_order <= max_step_order,
+                now,
+                limit,
+            )
 
     def _store_delta(self, stream_id: str, delta: DeltaWrite) -> None:
         self._deltas.setdefault(stream_id, {})[delta.start] = _StoredDelta(
