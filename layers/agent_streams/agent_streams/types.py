@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -109,8 +110,6 @@ class Delta:
     parts_json: str
 
     def to_wire(self) -> dict[str, Any]:
-        import json
-
         return {
             "streamId": self.stream_id,
             "start": self.start,

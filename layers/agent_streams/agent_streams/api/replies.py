@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from agent_streams.api.http import parse_int
 from agent_streams.types import Delta
 
 
@@ -25,9 +26,11 @@ def parse_cursors(text: str) -> list[dict[str, object]]:
     cursors: list[dict[str, object]] = []
     for item in filter(None, text.split(",")):
         stream_id, sep, number = item.rpartition(":")
-        if not sep or not stream_id or not number.isdigit() or not number.isascii():
+        if not sep or not stream_id:
             raise ValueError(f"{item[:64]!r} is not <streamId>:<cursor>")
-        if len(number) > 16:
-            raise ValueError(f"cursor {number[:20]} is too large")
-        cursors.append({"streamId": stream_id, "cursor": int(number)})
+        try:
+            cursor = parse_int(number)
+        except ValueError as exc:
+            raise ValueError(f"{item[:64]!r} is not <streamId>:<cursor>: {exc}") from None
+        cursors.append({"streamId": stream_id, "cursor": cursor})
     return cursors
