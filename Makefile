@@ -7,23 +7,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own.
 TOOLS := .venv-tools
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The three distributions of the repository, installed editable into one venv.
+PROJECTS := pyproject.toml layers/agent_streams_protocol/pyproject.toml clients/python/pyproject.toml
+STAMP := $(VENV)/.installed-$(shell cat $(PROJECTS) | cksum | cut -d' ' -f1)
 TOOLS_STAMP := $(TOOLS)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_WORKERS ?= 2
 
 
-.PHONY: help venv tools test unit e2e lint format typecheck template-check package-check openapi build deploy run serve bench fuzz clean
+.PHONY: help venv tools test unit e2e lint format typecheck template-check layer openapi build deploy run serve bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## Create .venv with the project and its dev tools (idempotent)
-$(STAMP): pyproject.toml
+$(STAMP): $(PROJECTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e layers/agent_streams_protocol -e "clients/python[aws]" -e ".[dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -51,10 +53,10 @@ lint: venv tools ## ruff, mypy, cfn-lint, sam validate
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck template-check
 
-package-check: venv ## Prove the layer installs for the Lambda runtime (python3.13, arm64)
-	$(BIN)/python tools/package_layer.py --check
+layer: venv tools ## sam build of the layer alone (layers/Makefile; no python3.13 needed) into .aws-sam
+	$(TOOLS)/bin/sam build AgentStreamsLayer
 
-test: lint package-check ## Lint, then the whole suite
+test: lint ## Lint, then the whole suite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/unit tests/integration
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/e2e
 
@@ -62,14 +64,13 @@ unit: venv ## The unit tests only (fast)
 	$(BIN)/pytest -q tests/unit
 
 openapi: venv ## Regenerate openapi.json from the code
-	$(BIN)/python -m agent_streams.api.openapi
+	$(BIN)/python -m agent_streams_dev.openapi
 
 e2e: venv ## The end-to-end tests against the local stack
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/e2e
 
-build: venv tools ## sam build (needs python3.13 on PATH), else the layer package check
-	@if command -v python3.13 >/dev/null; then $(TOOLS)/bin/sam build; \
-	else echo "python3.13 not found: checking the layer package instead of sam build"; $(MAKE) --no-print-directory package-check; fi
+build: venv tools ## sam build (the functions need python3.13 on PATH; the layer does not)
+	$(TOOLS)/bin/sam build
 
 deploy: build ## sam deploy (CONFIG_ENV=dev|prod, default: default)
 	$(TOOLS)/bin/sam deploy $(if $(CONFIG_ENV),--config-env $(CONFIG_ENV),)

@@ -9,5 +9,5 @@ against ``import boto3``), ``overhead`` (a handler against a bare boto3 call),
 ``concurrency`` (list_deltas' queries), ``end_to_end`` (writer and follower
 through the local stack), ``bench_materialize`` (materialisation) and
 ``deletion`` (a thread of 10 streams x 10,000 deltas). ``environment`` starts
-the local stack behind a counting proxy (``agent_streams.local.counting``).
+the local stack behind a counting proxy (``agent_streams_dev.local.counting``).
 """

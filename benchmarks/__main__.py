@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = args.aws_endpoint or "embedded moto (ThreadedMotoServer)"
     print(f"agent-streams benchmarks, {datetime.date.today()}{' (quick)' if args.quick else ''}")
     print(f"machine: {machine()}")
-    print(f"endpoint: {endpoint}, counted by agent_streams.local.counting.CountingProxy")
+    print(f"endpoint: {endpoint}, counted by agent_streams_dev.local.counting.CountingProxy")
     print()
     print(render(rows))
     exceeded = [r for r in rows if r.ok is False]

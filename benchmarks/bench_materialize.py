@@ -20,7 +20,7 @@ import sys
 import time
 from typing import Any
 
-from agent_streams.materialize import StreamMaterializer, derive_ui_messages
+from agent_streams_protocol.materialize import StreamMaterializer, derive_ui_messages
 
 STREAM: dict[str, Any] = {
     "streamId": "bench",

@@ -32,7 +32,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
-from agent_streams.local.template import PROJECT_ROOT, Template, load_template
+from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_template
 from benchmarks.report import Row, check, info, median_of
 
 SECTION = "cold start"

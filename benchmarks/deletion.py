@@ -9,7 +9,7 @@ state machine to its end while the proxy counts what the functions send.
 On the embedded moto the execution is moto's (its ASL interpreter, the Lambda
 tasks served by this process's functions) and the transitions come from its
 history. An endpoint in another process cannot call this process's functions,
-so there the local stack runs the execution itself (``agent_streams.local.asl``)
+so there the local stack runs the execution itself (``agent_streams_dev.local.asl``)
 and counts its transitions. Either way the state machine's own DynamoDB tasks
 (marking and deleting the thread) are counted apart, not at the proxy.
 """
@@ -111,7 +111,7 @@ def _history(bench: Bench, execution_arn: str) -> dict[str, int]:
 
 def _run_in_process(bench: Bench) -> dict[str, int]:
     """With an endpoint in another process, the local stack runs the executions itself
-    (``agent_streams.local.asl``). Its DynamoDB tasks stand for Step Functions' own:
+    (``agent_streams_dev.local.asl``). Its DynamoDB tasks stand for Step Functions' own:
     sent straight to the endpoint, as the embedded moto's interpreter sends them, and
     counted here rather than at the proxy."""
     assert bench.stack is not None

@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agent_streams.client import DeltaStreamer, StreamsClient
+from agent_streams_client import DeltaStreamer, StreamsClient
 from benchmarks.bench_materialize import realistic_chunks
 from benchmarks.environment import Bench
 from benchmarks.report import Row, check, info, median_of, percentile

@@ -2,7 +2,7 @@
 
 Without an endpoint, an embedded moto server (as ``LocalStack`` would start it);
 with ``--aws-endpoint URL``, that endpoint. Either way the stack's functions
-reach AWS only through :class:`~agent_streams.local.counting.CountingProxy`, so
+reach AWS only through :class:`~agent_streams_dev.local.counting.CountingProxy`, so
 what they cost is counted where AWS would count it. The benchmark's own work
 (seeding data, waiting for executions, reading histories) goes straight to the
 endpoint and is not counted.
@@ -19,8 +19,8 @@ from typing import Any
 
 import urllib3
 
-from agent_streams.local.counting import CountingProxy
-from agent_streams.local.stack import LocalStack
+from agent_streams_dev.local.counting import CountingProxy
+from agent_streams_dev.local.stack import LocalStack
 
 REGION = "us-east-1"
 
@@ -128,7 +128,7 @@ class Bench:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
-        from agent_streams.local import moto_compat
+        from agent_streams_dev.local import moto_compat
 
         moto_compat.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent_streams.local.template import load_template
+from agent_streams_dev.local.template import load_template
 from benchmarks.environment import Bench
 from benchmarks.report import Row, check
 

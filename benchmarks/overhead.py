@@ -19,7 +19,7 @@ import json
 import time
 from typing import Any
 
-from agent_streams.local.http_server import Route, build_event
+from agent_streams_dev.local.http_server import Route, build_event
 from benchmarks.environment import Bench, text_parts
 from benchmarks.report import Row, check, median_of
 

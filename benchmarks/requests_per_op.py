@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from agent_streams.local.counting import Tally
+from agent_streams_dev.local.counting import Tally
 from benchmarks.environment import Bench, delta
 from benchmarks.report import Row, check
 

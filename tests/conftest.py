@@ -19,11 +19,9 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
-from agent_streams.clock import ManualClock
 from agent_streams.config import Settings
-from agent_streams.scheduling import InMemoryScheduler
 from agent_streams.service.context import Services, use_services
-from agent_streams.workflows import InMemoryWorkflows
+from tests.fakes import InMemoryScheduler, InMemoryWorkflows, ManualClock
 from tests.helpers import Api, FakeLambdaContext
 
 REGION = "us-east-1"
@@ -44,7 +42,7 @@ class Stack:
 def create_tables(settings: Settings) -> None:
     import boto3
 
-    from agent_streams.local.template import load_template
+    from agent_streams_dev.local.template import load_template
 
     client = boto3.client("dynamodb", region_name=REGION)
     names = {
@@ -76,7 +74,7 @@ def moto_aws() -> Iterator[None]:
     from moto import mock_aws
 
     from agent_streams.aws import reset_clients
-    from agent_streams.local import moto_compat
+    from agent_streams_dev.local import moto_compat
 
     moto_compat.apply()
     with mock_aws():

@@ -1,9 +1,9 @@
 """add_delta — ``POST /streams/{streamId}/deltas``: append one delta, exactly once."""
 
 from agent_streams.api import HttpRoute, Operation, Reply, lambda_handler
-from agent_streams.errors import StreamNotFound
 from agent_streams.service import appends
 from agent_streams.service.arguments import DeltaArgs
+from agent_streams_protocol.errors import StreamNotFound
 
 
 def http_reply(result: appends.AppendResult) -> Reply:

@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Sequen
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from agent_streams.client import StreamsClient, TransientError, Transport
-from agent_streams.client.types import Part, StreamDelta, UIMessage
-from agent_streams.materialize import derive_ui_messages
+from agent_streams_client import StreamsClient, TransientError, Transport
+from agent_streams_client.types import Part, StreamDelta, UIMessage
+from agent_streams_protocol.materialize import derive_ui_messages
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import urllib3
 
-from agent_streams.local.stack import LocalStack
+from agent_streams_dev.local.stack import LocalStack
 
 
 class LocalApi:

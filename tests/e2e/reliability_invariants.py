@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_streams import ids
-from agent_streams.local.stack import LocalStack
+from agent_streams_dev.local.stack import LocalStack
 from tests.e2e.conftest import LocalApi
 
 TERMINAL = ("finished", "aborted")

@@ -26,8 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
-from agent_streams import cli
-from agent_streams.client import (
+from agent_streams_client import (
     DeltaStreamer,
     RetryPolicy,
     StreamsClient,
@@ -35,19 +34,25 @@ from agent_streams.client import (
     SyncStreamsClient,
     ThreadFollower,
 )
-from agent_streams.client.adapters import (
+from agent_streams_client.adapters import (
     anthropic_chunks,
     bedrock_chunks,
     openai_chat_chunks,
     openai_responses_chunks,
 )
-from agent_streams.client.batching import MAX_JSON_DEPTH, json_size
-from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound, ValidationError
-from agent_streams.limits import MAX_PARTS_JSON_BYTES
-from agent_streams.local.inprocess import invoke_local
-from agent_streams.local.stack import LocalStack
-from agent_streams.materialize import derive_ui_messages
-from agent_streams.materialize import streaming_messages as message_docs
+from agent_streams_client.batching import MAX_JSON_DEPTH, json_size
+from agent_streams_dev import cli
+from agent_streams_dev.local.inprocess import invoke_local
+from agent_streams_dev.local.stack import LocalStack
+from agent_streams_protocol.errors import (
+    DeltaConflict,
+    StreamNotFound,
+    ThreadNotFound,
+    ValidationError,
+)
+from agent_streams_protocol.limits import MAX_PARTS_JSON_BYTES
+from agent_streams_protocol.materialize import derive_ui_messages
+from agent_streams_protocol.materialize import streaming_messages as message_docs
 from tests.e2e.client_fixtures import (
     FlakyTransport,
     SourceProgress,

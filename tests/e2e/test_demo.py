@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 def test_the_demo_runs_to_completion() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "agent_streams.cli", "demo", "--speed", "0"],
+        [sys.executable, "-m", "agent_streams_dev.cli", "demo", "--speed", "0"],
         capture_output=True,
         text=True,
         timeout=240,

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 SCRIPT = r"""
 import json, sys, urllib.request
-from agent_streams.local.stack import LocalStack
+from agent_streams_dev.local.stack import LocalStack
 
 def call(method, url, body=None):
     data = None if body is None else json.dumps(body).encode()

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 import urllib3
 
-from agent_streams.local.stack import LocalStack
-from agent_streams.local.template import PROJECT_ROOT
+from agent_streams_dev.local.stack import LocalStack
+from agent_streams_dev.local.template import PROJECT_ROOT
 from tests.e2e.conftest import LocalApi
 from tests.e2e.reliability_invariants import aws, delta_body, full_log, spans
 from tests.reliability_report import record
@@ -571,7 +571,7 @@ class TestCursors:
     def test_ten_thousand_cursors_by_direct_invoke(
         self, local_stack: LocalStack, nothing_written: dict[str, str]
     ) -> None:
-        from agent_streams.local.functions import FunctionError
+        from agent_streams_dev.local.functions import FunctionError
 
         functions = local_stack.functions
         assert functions is not None

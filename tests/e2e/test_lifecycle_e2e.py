@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_streams.local.stack import LocalStack
+from agent_streams_dev.local.stack import LocalStack
 from tests.e2e.conftest import LocalApi
 
 pytestmark = pytest.mark.e2e

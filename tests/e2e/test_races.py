@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from agent_streams.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
-from agent_streams.local.stack import LocalStack
+from agent_streams_dev.local.stack import LocalStack
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
 from tests.e2e.conftest import LocalApi
 from tests.e2e.reliability_invariants import (
     TERMINAL,

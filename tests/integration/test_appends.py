@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent_streams.errors import DeltaConflict, DeltaTooLarge, ValidationError
-from agent_streams.limits import MAX_PARTS_JSON_BYTES
+from agent_streams_protocol.errors import DeltaConflict, DeltaTooLarge, ValidationError
+from agent_streams_protocol.limits import MAX_PARTS_JSON_BYTES
 from tests.conftest import Stack, snapshot
 from tests.helpers import Api
 

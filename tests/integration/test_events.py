@@ -21,8 +21,6 @@ import pytest
 
 from agent_streams import ids
 from agent_streams.api.http import is_http_event
-from agent_streams.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
-from agent_streams.local.template import load_template
 from agent_streams.service import appends, streams, threads
 from agent_streams.service.arguments import (
     CreateStreamArgs,
@@ -30,6 +28,8 @@ from agent_streams.service.arguments import (
     DeltaArgs,
     FinishStreamArgs,
 )
+from agent_streams_dev.local.template import load_template
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
 from tests.conftest import Stack
 from tests.helpers import EVENTS, ROOT, load_function, reply_json
 

@@ -21,16 +21,16 @@ from typing import Any
 import pytest
 
 from agent_streams import aws
-from agent_streams.clock import ManualClock
 from agent_streams.config import Settings
-from agent_streams.errors import ServiceUnavailable
-from agent_streams.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
-from agent_streams.scheduling import EventBridgeScheduler, InMemoryScheduler
+from agent_streams.scheduling import EventBridgeScheduler
 from agent_streams.service.context import Services, use_services
 from agent_streams.service.ttl import LIVE_GRACE_MS
 from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem
 from agent_streams.workflows import StepFunctionsWorkflows
+from agent_streams_protocol.errors import ServiceUnavailable
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 from tests.conftest import REGION, START_MS, Stack, create_tables, drop_tables, snapshot
+from tests.fakes import InMemoryScheduler, ManualClock
 from tests.helpers import Api, FakeLambdaContext
 from tests.integration.reliability_faults import (
     Fault,
@@ -548,7 +548,7 @@ def aws_stack(moto_aws: None) -> Iterator[Stack]:
     )
     create_tables(settings)
     from agent_streams.storage.dynamo import DynamoRepository
-    from agent_streams.workflows import InMemoryWorkflows
+    from tests.fakes import InMemoryWorkflows
 
     clock = ManualClock(START_MS)
     services = Services(

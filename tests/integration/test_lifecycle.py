@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from agent_streams.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 from agent_streams.service.context import Deadline, set_deadline
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 from tests.conftest import Stack, snapshot
 from tests.helpers import Api, FakeLambdaContext
 
@@ -288,7 +288,7 @@ class TestThreadDeletion:
         [{}, {"threadId": "a/b"}, {"threadId": "t", "streamOrder": -1}, {"threadId": "t", "x": 1}],
     )
     def test_page_arguments_are_validated(self, api: Api, bad: dict[str, Any]) -> None:
-        from agent_streams.errors import ValidationError
+        from agent_streams_protocol.errors import ValidationError
 
         with pytest.raises(ValidationError):
             api.direct("delete_thread_streams_page", bad)

@@ -6,9 +6,14 @@ from typing import Any
 
 import pytest
 
-from agent_streams.errors import StreamNotFound, ThreadDeleting, ThreadNotFound, ValidationError
 from agent_streams.ids import new_stream_id, new_thread_id
-from agent_streams.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
+from agent_streams_protocol.errors import (
+    StreamNotFound,
+    ThreadDeleting,
+    ThreadNotFound,
+    ValidationError,
+)
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
 from tests.conftest import START_MS, Stack, snapshot
 from tests.helpers import Api
 

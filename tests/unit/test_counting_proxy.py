@@ -1,4 +1,4 @@
-"""The counting proxy the benchmarks count AWS requests with (``agent_streams.local.counting``)."""
+"""The counting proxy the benchmarks count AWS requests with (``agent_streams_dev.local.counting``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from agent_streams.local.counting import CountingProxy, identify
+from agent_streams_dev.local.counting import CountingProxy, identify
 
 
 class _Endpoint:

@@ -14,11 +14,11 @@ import jsonschema
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 
-from agent_streams.api import openapi
 from agent_streams.api.http import is_http_event
-from agent_streams.api.schemas import ERROR_CODES, REPLY_SCHEMAS
-from agent_streams.errors import ERROR_CLASSES, DeltaConflict, StreamNotFound
-from agent_streams.local.template import load_template
+from agent_streams_dev import openapi
+from agent_streams_dev.local.template import load_template
+from agent_streams_dev.schemas import ERROR_CODES, REPLY_SCHEMAS
+from agent_streams_protocol.errors import ERROR_CLASSES, DeltaConflict, StreamNotFound
 from tests.helpers import EVENTS, ROOT
 
 COMMITTED = ROOT / "openapi.json"
@@ -55,7 +55,7 @@ def test_committed_document_is_fresh(document: dict[str, Any]) -> None:
     current = COMMITTED.read_text(encoding="utf-8") if COMMITTED.exists() else ""
     assert current == expected, (
         "openapi.json is stale: run `make openapi` "
-        "(python -m agent_streams.api.openapi) and commit it"
+        "(python -m agent_streams_dev.openapi) and commit it"
     )
 
 
@@ -211,7 +211,7 @@ def test_the_functions_never_import_the_document_modules() -> None:
     script = (
         "import sys\n"
         "from tests.helpers import load_function\n"
-        "from agent_streams.local.template import load_template\n"
+        "from agent_streams_dev.local.template import load_template\n"
         "for name in load_template().functions():\n"
         "    load_function(name)\n"
         "print(sorted(m for m in sys.modules if m.startswith('agent_streams.api.')))\n"
@@ -220,8 +220,8 @@ def test_the_functions_never_import_the_document_modules() -> None:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     loaded = found.stdout.strip()
-    assert "agent_streams.api.schemas" not in loaded
-    assert "agent_streams.api.openapi" not in loaded
+    assert "agent_streams_dev.schemas" not in loaded
+    assert "agent_streams_dev.openapi" not in loaded
 
 
 # -- the sample events ---------------------------------------------------------------------

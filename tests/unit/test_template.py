@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from agent_streams.local.template import load_template
 from agent_streams.storage.keys import (
     PER_DELTA_STREAM_ATTRIBUTES,
     STREAM_INDEX_ATTRIBUTES,
     STREAM_INDEX_NAME,
 )
+from agent_streams_dev.local.template import load_template
 
 TEMPLATE = load_template()
 RESOURCES = TEMPLATE.resources

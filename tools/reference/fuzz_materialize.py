@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "layers" / "agent_streams"))
 
 import stream_gen  # type: ignore[import-not-found]  # noqa: E402
 
-from agent_streams.materialize import derive_ui_messages, from_ui_messages  # noqa: E402
+from agent_streams_protocol.materialize import derive_ui_messages, from_ui_messages  # noqa: E402
 
 
 def normalise(value: Any) -> Any:

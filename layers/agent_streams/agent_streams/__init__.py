@@ -1,8 +1,9 @@
-"""agent-streams: a serverless store for streamed LLM output on AWS.
+"""agent-streams' runtime: what every Lambda function of the stack runs.
 
-The layer package shared by every Lambda function: domain rules (``service``),
-storage (``storage``), handler plumbing (``api``), materialisation
-(``materialize``), the Python client (``client``) and the local stack (``local``).
+``api`` (handler plumbing) → ``service`` (the rules) → ``storage`` (DynamoDB),
+``scheduling`` (EventBridge Scheduler), ``workflows`` (Step Functions), ``clock``.
+Materialisation, error codes and limits come from ``agent_streams_protocol``, which
+the clients share. The layer ships these two packages and their dependencies only.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

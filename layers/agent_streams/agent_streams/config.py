@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from agent_streams.errors import AgentStreamsError
+from agent_streams_protocol.errors import AgentStreamsError
 
 DAY_SECONDS = 24 * 60 * 60
 

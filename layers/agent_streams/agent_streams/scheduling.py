@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from agent_streams.aws import client, error_code
 from agent_streams.config import Settings
-from agent_streams.errors import ServiceUnavailable
+from agent_streams_protocol.errors import ServiceUnavailable
 
 Target = Literal["timeout", "cleanup"]
 NAME_PATTERN = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
@@ -112,42 +110,3 @@ class EventBridgeScheduler:
                 f"EventBridge Scheduler failed to delete {name}: {exc}"
             ) from exc
         return True
-
-
-@dataclass(frozen=True)
-class PendingSchedule:
-    name: str
-    at_ms: int
-    target: Target
-    stream_id: str
-
-
-class InMemoryScheduler:
-    """The fake: pending schedules in a dict; tests fire what is due."""
-
-    def __init__(self) -> None:
-        self.pending: dict[str, PendingSchedule] = {}
-        self.calls: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-
-    def schedule(self, name: str, at_ms: int, target: Target, stream_id: str) -> None:
-        if not NAME_PATTERN.match(name):
-            raise ValueError(f"invalid schedule name {name!r}")
-        with self._lock:
-            self.calls.append(("create", name))
-            self.pending.setdefault(name, PendingSchedule(name, at_ms, target, stream_id))
-
-    def cancel(self, name: str) -> bool:
-        with self._lock:
-            self.calls.append(("delete", name))
-            return self.pending.pop(name, None) is not None
-
-    def take_due(self, now_ms: int) -> list[PendingSchedule]:
-        """Remove and return the schedules due at ``now_ms``, earliest first (as if they fired)."""
-        with self._lock:
-            due = sorted(
-                (s for s in self.pending.values() if s.at_ms <= now_ms), key=lambda s: s.at_ms
-            )
-            for s in due:
-                del self.pending[s.name]
-            return due

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from agent_streams.aws import client, error_code
 from agent_streams.config import Settings
-from agent_streams.errors import ServiceUnavailable
+from agent_streams_protocol.errors import ServiceUnavailable
 
 
 class Workflows(Protocol):
@@ -52,22 +52,3 @@ class StepFunctionsWorkflows:
                 f"Step Functions failed to describe an execution: {exc}"
             ) from exc
         return str(reply["status"]) == "RUNNING"
-
-
-class InMemoryWorkflows:
-    """The fake: records started executions; tests run the deletion themselves."""
-
-    def __init__(self) -> None:
-        self.started: dict[str, str] = {}
-        self.running: set[str] = set()
-
-    def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
-        name = execution_name(thread_id, attempt)
-        arn = f"arn:aws:states:us-east-1:000000000000:execution:fake:{name}"
-        if name not in self.started:
-            self.started[name] = thread_id
-            self.running.add(arn)
-        return arn
-
-    def is_running(self, execution_arn: str) -> bool:
-        return execution_arn in self.running

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_streams.client.errors import TransientError
-from agent_streams.errors import (
+from agent_streams_client.errors import TransientError
+from agent_streams_protocol.errors import (
     DeltaConflict,
     DeltaTooLarge,
     StreamNotFound,
@@ -27,7 +27,7 @@ from agent_streams.errors import (
     ThreadNotFound,
     ValidationError,
 )
-from agent_streams.limits import (
+from agent_streams_protocol.limits import (
     MAX_DELTAS_PER_REQUEST,
     MAX_DELTAS_PER_STREAM,
     MAX_PARTS_JSON_BYTES,

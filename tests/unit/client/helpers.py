@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_streams.client.delta_streamer import DeltaStreamer
-from agent_streams.client.inprocess_transport import InProcessTransport
-from agent_streams.client.streams_client import StreamsClient
+from agent_streams_client.delta_streamer import DeltaStreamer
+from agent_streams_client.inprocess_transport import InProcessTransport
+from agent_streams_client.streams_client import StreamsClient
 
 from .fake_backend import FakeBackend
 from .fake_clock import FakeClock

@@ -1,4 +1,4 @@
-"""A tiny stand-in for ``agent_streams.materialize.StreamMaterializer`` (same API).
+"""A tiny stand-in for ``agent_streams_protocol.materialize.StreamMaterializer`` (same API).
 
 One UI message per stream with its concatenated text, its status and its part
 count — enough to see what the follower fed it, in which order.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agent_streams.client.types import StreamDelta
+from agent_streams_client.types import StreamDelta
 
 
 class StandInMaterializer:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams.client.adapters import (
+from agent_streams_client.adapters import (
     AnthropicConverter,
     BedrockConverter,
     ChunkConverter,
@@ -31,7 +31,7 @@ from agent_streams.client.adapters import (
     tool_input_chunk,
     tool_output_chunk,
 )
-from agent_streams.client.adapters.access import get, to_plain
+from agent_streams_client.adapters.access import get, to_plain
 
 from . import adapter_events as E
 from .fake_clock import run

@@ -19,12 +19,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from agent_streams.client.delta_streamer import DeltaStreamer
-from agent_streams.client.errors import PartTooLarge
-from agent_streams.client.inprocess_transport import InProcessTransport
-from agent_streams.client.routes import ROUTES
-from agent_streams.client.streams_client import StreamsClient
-from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound, ValidationError
+from agent_streams_client.delta_streamer import DeltaStreamer
+from agent_streams_client.errors import PartTooLarge
+from agent_streams_client.inprocess_transport import InProcessTransport
+from agent_streams_client.routes import ROUTES
+from agent_streams_client.streams_client import StreamsClient
+from agent_streams_protocol.errors import (
+    DeltaConflict,
+    StreamNotFound,
+    ThreadNotFound,
+    ValidationError,
+)
 
 from .fake_clock import run
 from .helpers import td

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from agent_streams.client.errors import PartTooLarge, StreamerClosed, TransientError
-from agent_streams.client.retry import RetryPolicy
-from agent_streams.errors import DeltaConflict, ThreadNotFound
+from agent_streams_client.errors import PartTooLarge, StreamerClosed, TransientError
+from agent_streams_client.retry import RetryPolicy
+from agent_streams_protocol.errors import DeltaConflict, ThreadNotFound
 
 from .fake_backend import FakeBackend
 from .fake_clock import FakeClock, run, settle, wait_until

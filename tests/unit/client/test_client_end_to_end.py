@@ -1,7 +1,7 @@
 """Writer, reader and CLI together over real HTTP, with the real materialiser.
 
 The backend is the in-memory fake behind the contract's routes; the
-materialiser is ``agent_streams.materialize``.
+materialiser is ``agent_streams_protocol.materialize``.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from agent_streams.client import follow_cli
-from agent_streams.client import follower as follower_module
-from agent_streams.client.adapters import openai_chat_chunks, tool_output_chunk
-from agent_streams.client.delta_streamer import DeltaStreamer
-from agent_streams.client.render import LiveRenderer, Style, render_messages
-from agent_streams.client.retry import RetryPolicy
-from agent_streams.client.streams_client import StreamsClient
+from agent_streams_client import follow_cli
+from agent_streams_client import follower as follower_module
+from agent_streams_client.adapters import openai_chat_chunks, tool_output_chunk
+from agent_streams_client.delta_streamer import DeltaStreamer
+from agent_streams_client.render import LiveRenderer, Style, render_messages
+from agent_streams_client.retry import RetryPolicy
+from agent_streams_client.streams_client import StreamsClient
 
 from . import adapter_events as E
 from .fake_backend import FakeBackend
@@ -27,7 +27,7 @@ from .fake_clock import run
 from .fake_http_backend import serve
 from .helpers import td
 
-pytest.importorskip("agent_streams.materialize")
+pytest.importorskip("agent_streams_protocol.materialize")
 
 
 def _text_of(message: dict[str, Any]) -> str:

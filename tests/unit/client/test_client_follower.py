@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from agent_streams.client import follower as follower_module
-from agent_streams.client.errors import TransientError
-from agent_streams.client.follower import ThreadFollower
-from agent_streams.client.retry import RetryPolicy
-from agent_streams.client.types import UIMessage
+from agent_streams_client import follower as follower_module
+from agent_streams_client.errors import TransientError
+from agent_streams_client.follower import ThreadFollower
+from agent_streams_client.retry import RetryPolicy
+from agent_streams_client.types import UIMessage
 
 from .fake_backend import FakeBackend
 from .fake_clock import run

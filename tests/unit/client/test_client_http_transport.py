@@ -15,10 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 import botocore.session
 import pytest
 
-from agent_streams.client.errors import TransientError, UnexpectedResponse
-from agent_streams.client.http_transport import BearerToken, HttpTransport
-from agent_streams.client.streams_client import StreamsClient
-from agent_streams.errors import (
+from agent_streams_client.errors import TransientError, UnexpectedResponse
+from agent_streams_client.http_transport import BearerToken, HttpTransport
+from agent_streams_client.streams_client import StreamsClient
+from agent_streams_protocol.errors import (
     DeltaConflict,
     DeltaTooLarge,
     StreamNotFound,

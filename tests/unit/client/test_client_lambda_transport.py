@@ -12,10 +12,15 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from agent_streams.client.errors import RemoteError, TransientError
-from agent_streams.client.lambda_transport import LambdaTransport
-from agent_streams.client.streams_client import StreamsClient
-from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadDeleting, ValidationError
+from agent_streams_client.errors import RemoteError, TransientError
+from agent_streams_client.lambda_transport import LambdaTransport
+from agent_streams_client.streams_client import StreamsClient
+from agent_streams_protocol.errors import (
+    DeltaConflict,
+    StreamNotFound,
+    ThreadDeleting,
+    ValidationError,
+)
 
 from .fake_clock import run
 

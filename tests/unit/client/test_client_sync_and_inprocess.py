@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent_streams.client.inprocess_transport import InProcessTransport
-from agent_streams.client.streams_client import StreamsClient
-from agent_streams.client.sync import LoopThread, SyncDeltaStreamer, SyncStreamsClient
-from agent_streams.errors import StreamNotFound
+from agent_streams_client.inprocess_transport import InProcessTransport
+from agent_streams_client.streams_client import StreamsClient
+from agent_streams_client.sync import LoopThread, SyncDeltaStreamer, SyncStreamsClient
+from agent_streams_protocol.errors import StreamNotFound
 
 from .fake_backend import FakeBackend
 from .fake_clock import run

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams.materialize import (
+from agent_streams_protocol.materialize import (
     StreamMaterializer,
     derive_ui_messages,
     from_ui_messages,

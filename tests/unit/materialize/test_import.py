@@ -1,4 +1,4 @@
-"""agent_streams.materialize stays cheap to import: standard library only."""
+"""agent_streams_protocol.materialize stays cheap to import: standard library only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ HEAVY = ("boto3", "botocore", "pydantic", "pynamodb", "aws_lambda_powertools", "
 def test_imports_nothing_heavy() -> None:
     code = (
         "import sys, json; before = set(sys.modules);"
-        "import agent_streams.materialize;"
+        "import agent_streams_protocol.materialize;"
         "print(json.dumps(sorted(set(sys.modules) - before)))"
     )
     result = subprocess.run(

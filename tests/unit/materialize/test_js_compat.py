@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams.materialize.js_compat import (
+from agent_streams_protocol.materialize.js_compat import (
     UNDEFINED,
     get_error_message,
     js_add,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent_streams.materialize import UNDEFINED, fix_json, parse_partial_json
-from agent_streams.materialize.partial_json import FixJsonScanner, secure_json_parse
+from agent_streams_protocol.materialize import UNDEFINED, fix_json, parse_partial_json
+from agent_streams_protocol.materialize.partial_json import FixJsonScanner, secure_json_parse
 
 from .helpers import DATA
 

@@ -11,13 +11,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent_streams.materialize import (
+from agent_streams_protocol.materialize import (
     StreamMaterializer,
     derive_ui_messages,
     from_ui_messages,
     merge_thread_ui_messages,
 )
-from agent_streams.materialize.parts import DeltaCursor, get_parts
+from agent_streams_protocol.materialize.parts import DeltaCursor, get_parts
 
 from . import stream_gen
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams.materialize import streaming_messages
+from agent_streams_protocol.materialize import streaming_messages
 
 from .helpers import conformance_cases, normalise
 

@@ -1,22 +1,18 @@
-"""The service's rules on in-memory fakes: no network, no moto, a clock that moves when told.
+"""The service's rules called directly: storage on moto (its one implementation), fake
+scheduler and workflows, a clock that moves when told.
 
-The same rules run through the handlers on moto in tests/integration; here they are
-checked fast, and each operation's use of storage and of the scheduler is counted.
+The same rules run through the handlers in tests/integration; here each operation's
+use of storage and of the scheduler is counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from agent_streams.clock import ManualClock
-from agent_streams.config import Settings
-from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadDeleting, ThreadNotFound
-from agent_streams.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
-from agent_streams.scheduling import InMemoryScheduler
 from agent_streams.service import appends, deletion, lifecycle, streams, threads
 from agent_streams.service.arguments import (
     AbortStreamArgs,
@@ -32,15 +28,40 @@ from agent_streams.service.arguments import (
     ThreadArgs,
 )
 from agent_streams.service.context import Services, use_services
-from agent_streams.storage.memory import InMemoryRepository
-from agent_streams.workflows import InMemoryWorkflows
+from agent_streams.storage.repository import Repository
+from agent_streams_protocol.errors import (
+    DeltaConflict,
+    StreamNotFound,
+    ThreadDeleting,
+    ThreadNotFound,
+)
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
+from tests.conftest import Stack
+from tests.fakes import InMemoryScheduler, InMemoryWorkflows, ManualClock
 
 START = 1_767_225_600_000
 
 
+class CountingRepository:
+    """The real repository, with a count of the calls the service makes to it."""
+
+    def __init__(self, inner: Repository) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
 @dataclass
 class Fakes:
-    repo: InMemoryRepository
+    repo: CountingRepository
     scheduler: InMemoryScheduler
     workflows: InMemoryWorkflows
     clock: ManualClock
@@ -60,19 +81,23 @@ class Fakes:
 
 
 @pytest.fixture
-def fakes() -> Iterator[Fakes]:
-    made = Fakes(InMemoryRepository(), InMemoryScheduler(), InMemoryWorkflows(), ManualClock(START))
+def fakes(stack: Stack) -> Fakes:
+    made = Fakes(
+        CountingRepository(stack.services.repository),
+        InMemoryScheduler(),
+        InMemoryWorkflows(),
+        ManualClock(START),
+    )
     use_services(
         Services(
-            settings=Settings(threads_table="t", streams_table="s", deltas_table="d"),
-            repository=made.repo,
+            settings=stack.settings,
+            repository=made.repo,  # type: ignore[arg-type]
             scheduler=made.scheduler,
             workflows=made.workflows,
             clock=made.clock,
         )
     )
-    yield made
-    use_services(None)
+    return made
 
 
 def new_thread(**fields: Any) -> str:

@@ -1,4 +1,4 @@
-"""The ``repo`` fixture: every contract test runs on the fake and on DynamoDB (moto)."""
+"""The ``repo`` fixture: the repository contract runs on DynamoDB (moto)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent_streams.storage.memory import InMemoryRepository
 from agent_streams.storage.repository import Repository
 
 from .helpers import BACKENDS, SETTINGS, create_template_tables
@@ -29,9 +28,6 @@ def _close(repository: Repository) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def repo(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        yield InMemoryRepository()
-        return
     repository = new_dynamo_repository(request)
     yield repository
     _close(repository)

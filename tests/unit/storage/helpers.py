@@ -14,7 +14,8 @@ from agent_streams.config import Settings
 from agent_streams.storage.repository import DeltaWrite, Repository
 from agent_streams.types import Stream, StreamMetadata, StreamStatus, Thread
 
-BACKENDS = ("memory", "dynamo")
+#: The storage's rules have one implementation; its contract runs on moto.
+BACKENDS = ("dynamo",)
 
 #: The moto tables: unique to this test process, and the same for every test in it
 #: (each test re-creates them empty). Keeping the names lets PynamoDB keep its
@@ -62,7 +63,7 @@ def create_template_tables(settings: Settings) -> None:
     track of cached backends, getmoto/moto#6592), so a table of an earlier test can
     still be there: drop it first.
     """
-    from agent_streams.local.template import load_template
+    from agent_streams_dev.local.template import load_template
 
     client = _dynamodb_client()
     names = {

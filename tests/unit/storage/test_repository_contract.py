@@ -1,9 +1,7 @@
-"""The Repository contract, run on the in-memory fake and on DynamoDB (moto).
+"""The Repository contract, run on DynamoDB (moto): the storage's one implementation.
 
-Every test here runs on both backends (the ``repo`` fixture), so the fake that
-service tests use cannot drift from what production does. A bug found later is
-marked with ``helpers.known_bug`` (a strict xfail on the backends that have it),
-which turns red once fixed so the marker goes too.
+A bug found later is marked with ``helpers.known_bug`` (a strict xfail), which turns
+red once fixed so the marker goes too.
 """
 
 from __future__ import annotations
@@ -14,9 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from agent_streams.errors import ThreadDeleting, ThreadNotFound
 from agent_streams.storage.repository import Repository
 from agent_streams.types import Delta, Stream, StreamStatus
+from agent_streams_protocol.errors import ThreadDeleting, ThreadNotFound
 
 from .helpers import (
     DELTA_TTL,

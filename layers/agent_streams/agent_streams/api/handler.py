@@ -15,7 +15,6 @@ from agent_streams.api.http import (
 )
 from agent_streams.api.operation import Operation
 from agent_streams.api.validation import parse_arguments
-from agent_streams.errors import AgentStreamsError, ServiceUnavailable
 from agent_streams.observability import logger, metrics, tracer
 from agent_streams.service.context import (
     SAFETY_MARGIN_SECONDS,
@@ -24,6 +23,7 @@ from agent_streams.service.context import (
     set_caller,
     set_deadline,
 )
+from agent_streams_protocol.errors import AgentStreamsError, ServiceUnavailable
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from agent_streams.api.operation import HttpRoute, Reply
-from agent_streams.errors import AgentStreamsError, DeltaTooLarge, ValidationError
+from agent_streams_protocol.errors import AgentStreamsError, DeltaTooLarge, ValidationError
 
 #: Largest request body accepted (a delta item is at most 400 KB; JSON escaping can double it).
 MAX_BODY_BYTES = 1024 * 1024

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from agent_streams.errors import ValidationError
+from agent_streams_protocol.errors import ValidationError
 
 A = TypeVar("A", bound=pydantic.BaseModel)
 _MAX_PROBLEMS = 5

@@ -8,9 +8,9 @@ thread, its streams and their deltas do not exist (404, so ids cannot be probed)
 
 from __future__ import annotations
 
-from agent_streams.errors import ThreadNotFound
 from agent_streams.service.context import Services, current_caller
 from agent_streams.types import Thread
+from agent_streams_protocol.errors import ThreadNotFound
 
 
 def may_read(thread: Thread | None, subject: str | None) -> bool:

@@ -6,14 +6,6 @@ from dataclasses import dataclass
 
 from agent_streams import ids
 from agent_streams.config import Settings
-from agent_streams.errors import DeltaConflict, DeltaTooLarge
-from agent_streams.limits import (
-    MAX_DELTAS_PER_REQUEST,
-    MAX_DELTAS_PER_STREAM,
-    MAX_ITEM_BYTES,
-    MAX_PARTS_JSON_BYTES,
-    MAX_REPLY_BYTES,
-)
 from agent_streams.observability import count, logger
 from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import DeltaArgs, ListDeltasArgs
@@ -22,6 +14,14 @@ from agent_streams.service.ttl import delta_expiry
 from agent_streams.storage.codec import delta_item_size, encode_parts
 from agent_streams.storage.repository import DeltaWrite
 from agent_streams.types import Delta, StreamStatus
+from agent_streams_protocol.errors import DeltaConflict, DeltaTooLarge
+from agent_streams_protocol.limits import (
+    MAX_DELTAS_PER_REQUEST,
+    MAX_DELTAS_PER_STREAM,
+    MAX_ITEM_BYTES,
+    MAX_PARTS_JSON_BYTES,
+    MAX_REPLY_BYTES,
+)
 
 #: What a delta adds to a reply besides its parts: keys, id and numbers.
 DELTA_REPLY_OVERHEAD = 96

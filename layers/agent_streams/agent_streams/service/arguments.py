@@ -18,9 +18,9 @@ from pydantic import (
     model_validator,
 )
 
-from agent_streams.limits import MAX_CURSORS
 from agent_streams.storage.keys import MAX_ORDER
 from agent_streams.types import StreamFormat, StreamStatus
+from agent_streams_protocol.limits import MAX_CURSORS
 
 #: JavaScript's Number.MAX_SAFE_INTEGER: part numbers must survive a JS client.
 MAX_PART_NUMBER = 2**53 - 1

@@ -7,7 +7,6 @@ itself for ``lastHeartbeat + 10 min`` when the stream was not silent.
 
 from __future__ import annotations
 
-from agent_streams.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import schedule_name
 from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
@@ -16,6 +15,7 @@ from agent_streams.service.deletion import purge_stream
 from agent_streams.service.streams import arm_quietly, cancel_quietly
 from agent_streams.service.ttl import aborted_stream_expiry, live_stream_expiry
 from agent_streams.types import Stream
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 
 #: When a cleanup runs out of time, it continues itself this long after.
 CLEANUP_CONTINUATION_MS = MINUTE_MS

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_streams.limits import MAX_STREAMING_MESSAGES_STREAMS
 from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import StreamingMessagesArgs
 from agent_streams.service.context import Services, services
 from agent_streams.types import Delta, Stream
+from agent_streams_protocol.limits import MAX_STREAMING_MESSAGES_STREAMS
 
 #: Deltas read per query while reading a whole stream.
 READ_PAGE = 1000
@@ -27,7 +27,7 @@ def read_all_deltas(ctx: Services, stream_id: str, now: int) -> list[Delta]:
 
 
 def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
-    from agent_streams import materialize
+    from agent_streams_protocol import materialize
 
     ctx = services()
     ensure_thread_readable(ctx, args.threadId)

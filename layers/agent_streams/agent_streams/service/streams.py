@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from agent_streams.errors import DeltaConflict, StreamNotFound, ThreadNotFound
 from agent_streams.ids import new_stream_id
-from agent_streams.limits import CLEANUP_DELAY_MS, MAX_STREAMS_PER_LIST, TIMEOUT_MS
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import Target, schedule_name
 from agent_streams.service.access import ensure_thread_readable
@@ -26,6 +24,8 @@ from agent_streams.service.ttl import (
 from agent_streams.storage.keys import MAX_ORDER
 from agent_streams.storage.repository import DeltaWrite, TransitionOutcome
 from agent_streams.types import Stream, StreamMetadata, StreamStatus
+from agent_streams_protocol.errors import DeltaConflict, StreamNotFound, ThreadNotFound
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MAX_STREAMS_PER_LIST, TIMEOUT_MS
 
 
 def create_stream(args: CreateStreamArgs) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from agent_streams.errors import ThreadNotFound
 from agent_streams.ids import new_thread_id
 from agent_streams.observability import logger
 from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import CreateThreadArgs, ThreadArgs
 from agent_streams.service.context import services
 from agent_streams.types import Thread
+from agent_streams_protocol.errors import ThreadNotFound
 
 
 def create_thread(args: CreateThreadArgs) -> Thread:

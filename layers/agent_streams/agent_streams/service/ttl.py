@@ -16,7 +16,7 @@ leaks storage:
 from __future__ import annotations
 
 from agent_streams.config import DAY_SECONDS, Settings
-from agent_streams.limits import CLEANUP_DELAY_MS, MINUTE_MS
+from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS
 
 LIVE_GRACE_MS = 60 * MINUTE_MS
 

@@ -26,7 +26,6 @@ from pynamodb.expressions.operand import Path, Value
 from pynamodb.transactions import TransactWrite
 
 from agent_streams.config import Settings
-from agent_streams.errors import ServiceUnavailable, ThreadDeleting, ThreadNotFound
 from agent_streams.storage.keys import status_key_range, status_order_key
 from agent_streams.storage.models import (
     DeltaItem,
@@ -38,6 +37,7 @@ from agent_streams.storage.models import (
 )
 from agent_streams.storage.repository import AppendOutcome, DeltaWrite, TransitionOutcome
 from agent_streams.types import Delta, Stream, StreamMetadata, StreamStatus, Thread
+from agent_streams_protocol.errors import ServiceUnavailable, ThreadDeleting, ThreadNotFound
 
 T = TypeVar("T")
 
