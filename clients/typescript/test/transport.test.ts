@@ -95,6 +95,29 @@ describe("AgentStreamsChatTransport.reconnectToStream", () => {
     });
   });
 
+  it("ends the stream when a resume is answered 204", async () => {
+    await withServer(
+      {
+        cut: () => 200,
+        intercept: (req, res) => {
+          if (!req.headers["last-event-id"]) return false;
+          res.writeHead(204).end();
+          return true;
+        },
+      },
+      async (server) => {
+        server.addStream("T", "S", replyChunks(5), { status: "streaming" });
+        const transport = new AgentStreamsChatTransport({ baseUrl: server.url, reconnectDelayMs: 1 });
+        const stream = await transport.reconnectToStream({ chatId: "T" });
+        assert.ok(stream);
+        const got = await readAll(stream);
+        assert.ok(got.length > 0 && got.length < replyChunks(5).length);
+        assert.deepEqual(got, replyChunks(5).slice(0, got.length));
+        assert.equal(server.requests.length, 2);
+      },
+    );
+  });
+
   it("sends headers, call headers and a fresh bearer token on every request", async () => {
     let cuts = 0;
     await withServer({ cut: () => (cuts++ < 2 ? 120 : undefined) }, async (server) => {
