@@ -28,8 +28,12 @@ export async function resolveHeaders(
   const out: Record<string, string> = {};
   const add = (source: Record<string, string> | Headers | undefined): void => {
     if (source === undefined) return;
-    const entries = source instanceof Headers ? source.entries() : Object.entries(source);
-    for (const [key, value] of entries) out[key.toLowerCase()] = value;
+    // Duck-typed: a Headers object from another realm (or fetch polyfill) fails instanceof.
+    if (typeof (source as Headers).forEach === "function" && typeof (source as Headers).get === "function") {
+      (source as Headers).forEach((value, key) => (out[key.toLowerCase()] = value));
+    } else {
+      for (const [key, value] of Object.entries(source)) out[key.toLowerCase()] = value;
+    }
   };
   add(typeof options.headers === "function" ? await options.headers() : options.headers);
   for (const source of extra) add(source);

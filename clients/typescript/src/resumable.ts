@@ -75,6 +75,7 @@ export class ResumableEventStream {
   private failures = 0;
   private finished = false;
   private delivered: string;
+  private unlink: (() => void) | undefined;
 
   constructor(options: ResumableOptions) {
     this.options = options;
@@ -82,8 +83,12 @@ export class ResumableEventStream {
     this.parser = new SseParser({ lastEventId: this.delivered });
     const outer = options.signal;
     if (outer !== undefined) {
-      if (outer.aborted) this.controller.abort(abortReason(outer));
-      else outer.addEventListener("abort", () => this.controller.abort(abortReason(outer)), { once: true });
+      const forward = (): void => this.controller.abort(abortReason(outer));
+      if (outer.aborted) forward();
+      else {
+        outer.addEventListener("abort", forward, { once: true });
+        this.unlink = () => outer.removeEventListener("abort", forward);
+      }
     }
     this.controller.signal.addEventListener("abort", () => this.request?.abort(this.controller.signal.reason), { once: true });
   }
@@ -196,6 +201,7 @@ export class ResumableEventStream {
   /** Stops reading and aborts the current request. */
   close(): void {
     this.finished = true;
+    this.unlink?.();
     const reader = this.reader;
     this.reader = undefined;
     if (reader !== undefined) void reader.cancel().catch(() => undefined);

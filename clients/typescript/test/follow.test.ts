@@ -37,7 +37,7 @@ describe("followStream", () => {
 
   it("starts after a cursor (?cursor=), and yields {chunk, id} events", async () => {
     const cursor = eventId("S1", 9);
-    const events = await collect(followStreamEvents(`${server.url}/`, "S1", { cursor }));
+    const events = await collect(followStreamEvents(`${server.url}/`, "S1", { cursor, token: async () => "tk", headers: () => ({ "X-Trace": "9" }) }));
     assert.deepEqual(
       events.map((e) => e.chunk),
       chunks.slice(10),
@@ -47,6 +47,8 @@ describe("followStream", () => {
       chunks.slice(10).map((_, i) => eventId("S1", 10 + i)),
     );
     assert.equal(server.requests.at(-1)?.url, `/streams/S1/events?cursor=${encodeURIComponent(cursor)}`);
+    assert.equal(server.requests.at(-1)?.headers["authorization"], "Bearer tk");
+    assert.equal(server.requests.at(-1)?.headers["x-trace"], "9");
   });
 
   it("lets a caller stop, persist lastEventId, and continue later exactly after it", async () => {
@@ -103,6 +105,21 @@ describe("followStream resume", () => {
       }
     });
   }
+
+  it("keeps the cursor when a connection drops before the first event, then switches to Last-Event-ID", async () => {
+    const chunks = replyChunks(3);
+    await withServer({ cut: (n) => (n === 0 ? 10 : n === 1 ? 150 : undefined) }, async (server) => {
+      server.addStream("T", "S", chunks);
+      const cursor = eventId("S", 1);
+      assert.deepEqual(await collect(followStream(server.url, "S", { ...fast, cursor })), chunks.slice(2));
+      const requests = server.connections.map((c) => [c.request.url, c.request.headers["last-event-id"]]);
+      assert.equal(requests.length, 3);
+      assert.deepEqual(requests[0], [`/streams/S/events?cursor=${cursor}`, undefined]);
+      assert.deepEqual(requests[1], [`/streams/S/events?cursor=${cursor}`, undefined]);
+      assert.equal(requests[2]?.[0], "/streams/S/events");
+      assert.match(String(requests[2]?.[1]), /./);
+    });
+  });
 
   it("follows a live stream across pings and cuts until it finishes", async () => {
     const rand = prng(3);
