@@ -59,7 +59,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Reads UI message chunks from an SSE route, resuming with `Last-Event-ID` whenever a
  * connection ends before `data: [DONE]`. Failed attempts (network errors, 429/5xx, a
- * connection that closed before sending a byte) are retried with exponential backoff
+ * connection that closed before a complete event) are retried with exponential backoff
  * (honouring `Retry-After`) up to `maxReconnects` times in a row; the count resets when a
  * connection delivers a complete event (a `: ping` counts). A connection that did so and
  * then ended is resumed at once (or after the server's `retry:` time).
@@ -181,9 +181,11 @@ export class ResumableEventStream {
           continue;
         }
       } catch (error) {
+        if (this.finished) return undefined;
         if (signal.aborted) throw abortReason(signal);
         failure = error;
       }
+      if (this.finished) return undefined; // closed by the caller while reading
       // The connection ended before [DONE]: resume after the last delivered event.
       this.reader = undefined;
       if (this.parser.dispatches > 0) {

@@ -269,8 +269,18 @@ describe("followStream resume", () => {
         assert.deepEqual(c, { type: "start" });
         break;
       }
+      // close() from elsewhere while the loop waits for the next chunk ends the loop quietly.
+      const followed = followStream(server.url, "S");
+      const seen: UIMessageChunk[] = [];
+      const loop = (async () => {
+        for await (const c of followed) seen.push(c);
+      })();
+      while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+      followed.close();
+      await loop;
+      assert.deepEqual(seen, [{ type: "start" }]);
       for (let i = 0; i < 100 && server.open > 0; i++) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(server.open, 0, "both connections closed");
+      assert.equal(server.open, 0, "all connections closed");
     });
   });
 
