@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_WORKERS ?= 2
 
 
-.PHONY: help venv tools test unit e2e lint format typecheck template-check layer openapi build deploy run serve bench fuzz clean
+.PHONY: help venv tools npm ts-test test unit e2e lint format typecheck template-check layer openapi build deploy run serve bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -56,7 +56,18 @@ lint: venv tools ## ruff, mypy, cfn-lint, sam validate
 layer: venv tools ## sam build of the layer alone (layers/Makefile; no python3.13 needed) into .aws-sam
 	$(TOOLS)/bin/sam build AgentStreamsLayer
 
-test: lint ## Lint, then the whole suite
+TS := clients/typescript
+TS_STAMP := $(TS)/node_modules/.installed-$(shell cksum < $(TS)/package-lock.json | cut -d' ' -f1)
+
+npm: $(TS_STAMP) ## Install the TypeScript client's dev dependencies (npm ci, idempotent)
+$(TS_STAMP): $(TS)/package-lock.json
+	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+ts-test: npm ## Build and test the TypeScript client (@agent-streams/client)
+	cd $(TS) && npm run --silent build && npm test --silent
+
+test: lint ts-test ## Lint, then the whole suite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/unit tests/integration
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/e2e
 
