@@ -55,8 +55,8 @@ from agent_streams_dev.local.functions import (
 
 log = logging.getLogger(__name__)
 
-#: Every request under this path is Lambda's (the HTTP server hands it over whole).
-PATH_PREFIX = "/2015-03-31/functions/"
+#: Every request under this path is Lambda's API (the HTTP server hands it over whole).
+PATH_PREFIX = "/2015-03-31/"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 
 #: Lambda's quotas: a synchronous payload "must be smaller than 6291456 bytes", an
