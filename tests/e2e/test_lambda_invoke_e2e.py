@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import logging
 import os
 import re
 import socket
@@ -22,10 +23,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from agent_streams.observability import SERVICE
 from agent_streams_client import StreamsClient
 from agent_streams_dev.local.functions import ACCOUNT_ID
 from agent_streams_dev.local.lambda_api import MAX_EVENT_REQUEST_BYTES, MAX_REQUEST_BYTES
@@ -319,6 +322,24 @@ def test_tail_returns_the_invocations_log(invoke: Invoker) -> None:
     assert "LogResult" not in invoke.reply("get_stream", {"streamId": stream_id})
 
 
+def test_tail_holds_the_functions_powertools_log_lines(invoke: Invoker) -> None:
+    service = logging.getLogger(SERVICE)
+    level = service.level
+    service.setLevel(logging.INFO)  # the stack runs at WARNING (setLevel clears level caches)
+    try:
+        reply = invoke.reply("add_delta", delta("s_missing", 0, "x"), LogType="Tail")
+    finally:
+        service.setLevel(level)
+    assert reply["Payload"] is False
+    lines = base64.b64decode(reply["LogResult"]).decode("utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [r["message"] for r in records] == ["delta for a missing stream"]
+    assert records[0]["level"] == "INFO"
+    assert records[0]["streamId"] == "s_missing"
+    assert records[0]["function_request_id"] == reply["ResponseMetadata"]["RequestId"]
+    assert records[0]["function_name"] == "agent-streams-local-add_delta"
+
+
 # -- payloads ---------------------------------------------------------------------------------
 
 
@@ -379,21 +400,30 @@ def test_other_lambda_operations_are_not_served(invoke: Invoker) -> None:
 
 def test_the_clients_lambda_transport_over_the_stacks_port(local_stack: LocalStack) -> None:
     parts = agent_reply(300, seed=16)
+    session = botocore.session.Session()
+    answered: list[str] = []
+
+    def record(http_response: Any, **_: Any) -> None:
+        answered.append(http_response.url)
+
+    session.register("after-call.lambda.Invoke", record)
 
     async def scenario() -> None:
         client = StreamsClient.lambda_(
             stack_name=local_stack.stack_name,
             endpoint_url=local_stack.url,
             region=local_stack.region,
+            botocore_session=session,
         )
         async with client:
             await _write_and_read_back(client, parts)
             await _contract_errors(client)
 
-    served = local_stack._http.requests if local_stack._http else 0
     run(scenario())
-    assert local_stack._http is not None
-    assert local_stack._http.requests - served > 20  # over the port, not the in-process hook
+    # Every call went over the port (none was served by the stack's in-process hook).
+    assert len(answered) > 20
+    invocations = f"{local_stack.url}/2015-03-31/functions/{local_stack.stack_name}-"
+    assert all(url.startswith(invocations) for url in answered), answered[:3]
 
 
 def docs_block(language: str) -> str:

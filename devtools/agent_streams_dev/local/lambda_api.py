@@ -14,7 +14,7 @@ invocation runs the same in-process handler the HTTP routes and the schedules ru
 - ``Event``: 202 at once, the function run in the background (no retries).
 - ``DryRun``: 204, nothing run.
 - ``X-Amz-Log-Type: Tail``: ``X-Amz-Log-Result``, the last 4 KB of the invocation's log
-  (START/END/REPORT, the records the function logged through ``logging``, the runtime's
+  (START/END/REPORT, the records of the functions' Powertools logger, the runtime's
   ``[ERROR]`` block), base64.
 - Service errors as Lambda sends them (status, ``x-amzn-ErrorType``, JSON body):
   ``ResourceNotFoundException`` (404), ``RequestEntityTooLargeException`` (413),
@@ -147,38 +147,30 @@ def parse_payload(body: bytes) -> Any:
 class _Tail:
     request_id: str
     lines: list[str] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
 
 
 _tail: contextvars.ContextVar[_Tail | None] = contextvars.ContextVar("lambda_tail", default=None)
 
 
 class _TailHandler(logging.Handler):
-    """Copies the records logged in an invocation's own context while ``Tail`` is asked
-    for. One sits on the root logger (the runtime's text format) and one on the
-    functions' Powertools logger (its own JSON format), which may also propagate."""
+    """Copies the records the functions' logger emits in an invocation's own context while
+    ``Tail`` is asked for, each formatted as that logger's own handler formats it (the
+    Powertools JSON line that Lambda's log would hold). It sits on that logger only: a
+    handler on the root logger would silence ``logging.lastResort`` for the whole process."""
 
-    def __init__(self, formatter_of: logging.Logger | None = None) -> None:
+    def __init__(self, logger: logging.Logger) -> None:
         super().__init__(logging.NOTSET)
-        self._formatter_of = formatter_of
+        self._logger = logger
 
     def emit(self, record: logging.LogRecord) -> None:
         tail = _tail.get()
-        if tail is None or id(record) in tail.seen:
+        if tail is None:
             return
-        tail.seen.add(id(record))
-        tail.lines.append(self._render(record, tail.request_id))
-
-    def _render(self, record: logging.LogRecord, request_id: str) -> str:
-        if self._formatter_of is not None:
-            for handler in self._formatter_of.handlers:
-                if handler is not self and handler.formatter is not None:
-                    return handler.formatter.format(record) + "\n"
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        text = record.getMessage()
-        if record.exc_info:
-            text += "\n" + logging.Formatter().formatException(record.exc_info)
-        return f"[{record.levelname}]\t{stamp}.{int(record.msecs):03d}Z\t{request_id}\t{text}\n"
+        formatter = next(
+            (h.formatter for h in self._logger.handlers if h is not self and h.formatter), None
+        )
+        text = formatter.format(record) if formatter is not None else record.getMessage()
+        tail.lines.append(text + "\n")
 
 
 def _error_log(payload: Mapping[str, Any]) -> str:
@@ -222,14 +214,11 @@ class LambdaInvokeApi:
     # -- life ---------------------------------------------------------------------------
 
     def install_log_capture(self, service_logger: str) -> None:
-        """Start copying records for ``Tail`` (call once the functions are loaded)."""
-        service = logging.getLogger(service_logger)
-        for logger, handler in (
-            (logging.getLogger(), _TailHandler()),
-            (service, _TailHandler(formatter_of=service)),
-        ):
-            logger.addHandler(handler)
-            self._log_handlers.append((logger, handler))
+        """Start copying the functions' log records for ``Tail`` (once they are loaded)."""
+        logger = logging.getLogger(service_logger)
+        handler = _TailHandler(logger)
+        logger.addHandler(handler)
+        self._log_handlers.append((logger, handler))
 
     def wait_for_events(self, timeout: float = 30.0) -> bool:
         """Wait until the ``Event`` invocations started so far have finished."""
