@@ -17,13 +17,8 @@ from typing import Any
 import pytest
 
 from agent_streams_dev.local.functions import ACCOUNT_ID, LocalFunction
-from agent_streams_dev.local.lambda_api import (
-    LOG_TAIL_BYTES,
-    MAX_RESPONSE_BYTES,
-    InvokeReply,
-    LambdaInvokeApi,
-    log_tail,
-)
+from agent_streams_dev.local.lambda_api import MAX_RESPONSE_BYTES, InvokeReply, LambdaInvokeApi
+from agent_streams_dev.local.lambda_log import LOG_TAIL_BYTES, log_tail
 from agent_streams_dev.local.template import FunctionSpec
 
 REGION = "us-east-1"
@@ -213,7 +208,7 @@ def test_tail_holds_the_invocations_log(api: LambdaInvokeApi) -> None:
 def test_the_log_capture_leaves_the_root_logger_alone(api: LambdaInvokeApi) -> None:
     # A handler on the root logger would stop logging.lastResort printing the stack's
     # own warnings when nothing configured logging.
-    assert not any(type(h).__name__ == "_TailHandler" for h in logging.getLogger().handlers)
+    assert not any(type(h).__name__ == "TailHandler" for h in logging.getLogger().handlers)
 
 
 def test_the_tail_is_the_last_4_kb_from_a_whole_character() -> None:

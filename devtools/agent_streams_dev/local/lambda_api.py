@@ -30,17 +30,14 @@ here: they are ``ResourceNotFoundException``, as an unpublished version is in AW
 
 from __future__ import annotations
 
-import base64
-import contextvars
 import json
 import logging
-import math
 import re
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -52,6 +49,7 @@ from agent_streams_dev.local.functions import (
     LocalFunctions,
     LocalLambdaContext,
 )
+from agent_streams_dev.local.lambda_log import LATEST, TailHandler, capture_log, invocation_log
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +63,6 @@ _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 MAX_EVENT_REQUEST_BYTES = 1024 * 1024
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
-LOG_TAIL_BYTES = 4 * 1024
 #: How much of a refused body is read (to answer it on a connection still in step);
 #: past that the connection is closed instead.
 _DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
@@ -84,7 +81,6 @@ _FUNCTION_NAME = re.compile(
 _QUALIFIER_PATTERN = r"\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"
 _INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
 _LOG_TYPES = ("None", "Tail")
-LATEST = "$LATEST"
 
 
 @dataclass(frozen=True)
@@ -140,58 +136,6 @@ def parse_payload(body: bytes) -> Any:
         ) from None
 
 
-# -- the invocation's log -------------------------------------------------------------------
-
-
-@dataclass
-class _Tail:
-    request_id: str
-    lines: list[str] = field(default_factory=list)
-
-
-_tail: contextvars.ContextVar[_Tail | None] = contextvars.ContextVar("lambda_tail", default=None)
-
-
-class _TailHandler(logging.Handler):
-    """Copies the records the functions' logger emits in an invocation's own context while
-    ``Tail`` is asked for, each formatted as that logger's own handler formats it (the
-    Powertools JSON line that Lambda's log would hold). It sits on that logger only: a
-    handler on the root logger would silence ``logging.lastResort`` for the whole process."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        super().__init__(logging.NOTSET)
-        self._logger = logger
-
-    def emit(self, record: logging.LogRecord) -> None:
-        tail = _tail.get()
-        if tail is None:
-            return
-        formatter = next(
-            (h.formatter for h in self._logger.handlers if h is not self and h.formatter), None
-        )
-        text = formatter.format(record) if formatter is not None else record.getMessage()
-        tail.lines.append(text + "\n")
-
-
-def _error_log(payload: Mapping[str, Any]) -> str:
-    """The runtime's ``[ERROR]`` block for an unhandled exception (indents as U+00A0)."""
-    lines = [f"[ERROR] {payload.get('errorType')}: {payload.get('errorMessage')}"]
-    lines.append("Traceback (most recent call last):")
-    for element in payload.get("stackTrace") or []:
-        for line in str(element).splitlines():
-            stripped = line.lstrip(" ")
-            lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
-    return "\n".join(lines) + "\n"
-
-
-def log_tail(text: str) -> str:
-    """The last 4 KB of a log, base64, starting on a whole UTF-8 character."""
-    data = text.encode("utf-8")[-LOG_TAIL_BYTES:]
-    while data and data[0] & 0xC0 == 0x80:
-        data = data[1:]
-    return base64.b64encode(data).decode("ascii")
-
-
 # -- the API ----------------------------------------------------------------------------------
 
 
@@ -209,14 +153,14 @@ class LambdaInvokeApi:
             self._by_name.setdefault(function.spec.logical_id, function)
         self._events: set[threading.Thread] = set()
         self._events_lock = threading.Lock()
-        self._log_handlers: list[tuple[logging.Logger, _TailHandler]] = []
+        self._log_handlers: list[tuple[logging.Logger, TailHandler]] = []
 
     # -- life ---------------------------------------------------------------------------
 
     def install_log_capture(self, service_logger: str) -> None:
         """Start copying the functions' log records for ``Tail`` (once they are loaded)."""
         logger = logging.getLogger(service_logger)
-        handler = _TailHandler(logger)
+        handler = TailHandler(logger)
         logger.addHandler(handler)
         self._log_handlers.append((logger, handler))
 
@@ -241,7 +185,6 @@ class LambdaInvokeApi:
         """Read one request under :data:`PATH_PREFIX` and write Lambda's reply to it."""
         split = urlsplit(request.path)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        body = b""
         if "chunked" in headers.get("transfer-encoding", "").lower():
             request.close_connection = True
             reply = self._error_reply(
@@ -251,6 +194,8 @@ class LambdaInvokeApi:
             length = int(headers.get("content-length") or 0)
             if length > MAX_REQUEST_BYTES:
                 self._drain(request, length)
+                # The code Lambda sends (SDK users report it; botocore's model names the
+                # error RequestTooLargeException, so botocore raises a plain ClientError).
                 reply = self._error_reply(
                     LambdaServiceError(
                         413,
@@ -386,11 +331,9 @@ class LambdaInvokeApi:
             "X-Amz-Executed-Version": LATEST,
             "x-amzn-RequestId": request_id,
         }
-        capture = _Tail(request_id) if tail else None
-        token = _tail.set(capture)
         started = time.perf_counter()
-        try:
-            error: dict[str, Any] | None = None
+        error: dict[str, Any] | None = None
+        with capture_log(request_id, enabled=tail) as lines:
             try:
                 payload = _marshal(function.invoke(event, context), request_id)
             except FunctionError as failed:
@@ -398,8 +341,6 @@ class LambdaInvokeApi:
                 log.info("%s: %s: %s", function.name, error["errorType"], error["errorMessage"])
             except _MarshalError as failed:
                 error = failed.payload
-        finally:
-            _tail.reset(token)
         elapsed_ms = (time.perf_counter() - started) * 1000
         if error is None and len(payload) > MAX_RESPONSE_BYTES:
             error = {
@@ -410,19 +351,10 @@ class LambdaInvokeApi:
         if error is not None:
             headers["X-Amz-Function-Error"] = "Unhandled"
             payload = json.dumps(error, ensure_ascii=False).encode("utf-8")
-        if capture is not None:
-            log_text = "".join(
-                [
-                    f"START RequestId: {request_id} Version: {LATEST}\n",
-                    *capture.lines,
-                    _error_log(error) if error is not None and "stackTrace" in error else "",
-                    f"END RequestId: {request_id}\n",
-                    f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms\t"
-                    f"Billed Duration: {math.ceil(elapsed_ms)} ms\t"
-                    f"Memory Size: {context.memory_limit_in_mb} MB\t\n",
-                ]
+        if tail:
+            headers["X-Amz-Log-Result"] = invocation_log(
+                request_id, lines, error, elapsed_ms, context.memory_limit_in_mb
             )
-            headers["X-Amz-Log-Result"] = log_tail(log_text)
         return InvokeReply(200, headers, payload)
 
     def _start_event(
