@@ -108,6 +108,11 @@ class StreamsClient:
     ) -> StreamsClient:
         """Direct invoke of ``{stack_name}-{operation}``.
 
+        ``endpoint_url``: another Lambda endpoint than AWS's, e.g. the local stack's URL
+        (``http://127.0.0.1:3000``: it serves Lambda's Invoke API; its stack name is
+        ``agent-streams-local``). The region and credentials come from the environment
+        unless given (``region``, ``botocore_session``).
+
         ``client``: a Lambda client of your own (your config, your event hooks —
         e.g. the local stack's ``lambda_invoke_hook``) instead of one created on
         the first call; ``region``/``endpoint_url``/``botocore_session`` are then unused.

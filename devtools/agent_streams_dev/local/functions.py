@@ -54,18 +54,41 @@ class LocalFunction:
     arn: str
     handler: Callable[[Any, Any], Any]
 
-    def invoke(self, event: Any) -> Any:
-        context = LocalLambdaContext(self.name, self.spec.timeout, invoked_function_arn=self.arn)
+    def context(
+        self, invoked_function_arn: str | None = None, request_id: str | None = None
+    ) -> LocalLambdaContext:
+        """A fresh context (deadline from the function's Timeout)."""
+        return LocalLambdaContext(
+            self.name,
+            self.spec.timeout,
+            aws_request_id=request_id or str(uuid.uuid4()),
+            invoked_function_arn=invoked_function_arn or self.arn,
+        )
+
+    def invoke(self, event: Any, context: LocalLambdaContext | None = None) -> Any:
+        context = context or self.context()
         try:
             return self.handler(event, context)
         except Exception as exc:
-            raise FunctionError(
-                {
-                    "errorMessage": str(exc),
-                    "errorType": type(exc).__name__,
-                    "stackTrace": traceback.format_exception(exc)[-5:],
-                }
-            ) from exc
+            raise FunctionError(runtime_error(exc, context.aws_request_id)) from exc
+
+
+def runtime_error(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The payload the python3.13 runtime (awslambdaric) returns for an unhandled
+    exception: ``errorType`` the class name, ``errorMessage`` its ``str()``, the request
+    id, and ``stackTrace`` as ``traceback.format_list`` of the handler's frames."""
+    frames = [
+        (f.filename, f.lineno or 0, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    # The runtime drops its own leading frames (bootstrap.py); here, the call into the handler.
+    while len(frames) > 1 and frames[0][0] == __file__:
+        frames.pop(0)
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
 
 
 def _load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:

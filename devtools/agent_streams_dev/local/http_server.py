@@ -43,6 +43,9 @@ class Route:
 
 #: Extra endpoints of the local stack: (method, path) -> handler(body) -> (status, reply).
 LocalEndpoints = dict[tuple[str, str], Callable[[Any], tuple[int, Any]]]
+#: Other APIs on the same port: path prefix -> a handler that reads the request and writes
+#: the whole reply itself (Lambda's Invoke API, ``local/lambda_api.py``).
+PrefixHandlers = dict[str, Callable[[BaseHTTPRequestHandler], None]]
 
 
 def build_event(
@@ -111,6 +114,7 @@ class LocalHttpServer:
         port: int,
         functions: LocalFunctions,
         endpoints: LocalEndpoints,
+        prefix_handlers: PrefixHandlers | None = None,
     ) -> None:
         self.routes = [
             Route(f.spec.method, f.spec.path, f)
@@ -118,6 +122,7 @@ class LocalHttpServer:
             if f.spec.method and f.spec.path
         ]
         self.endpoints = endpoints
+        self.prefix_handlers = prefix_handlers or {}
         self.requests = 0
         server = self
 
@@ -154,6 +159,10 @@ class LocalHttpServer:
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         self.requests += 1
+        for prefix, handler in self.prefix_handlers.items():
+            if request.path.startswith(prefix):
+                handler(request)
+                return
         method = request.command
         split = urlsplit(request.path)
         length = int(request.headers.get("content-length") or 0)

@@ -22,6 +22,8 @@ from agent_streams_dev.local.asl import LocalWorkflows
 from agent_streams_dev.local.clock import VirtualClock
 from agent_streams_dev.local.functions import LocalFunctions
 from agent_streams_dev.local.http_server import LocalEndpoints, LocalHttpServer
+from agent_streams_dev.local.lambda_api import PATH_PREFIX as LAMBDA_PATH_PREFIX
+from agent_streams_dev.local.lambda_api import LambdaInvokeApi
 from agent_streams_dev.local.resources import StackResources, ensure_resources, settings_environment
 from agent_streams_dev.local.schedules import ScheduleRunner
 from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_template
@@ -62,6 +64,8 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._hook: Callable[..., Any] | None = None
         self.functions: LocalFunctions | None = None
+        #: Lambda's Invoke API on the stack's port (any AWS SDK's ``endpoint_url``).
+        self.lambda_api: LambdaInvokeApi | None = None
         self.local_workflows: LocalWorkflows | None = None
         self.resources: StackResources | None = None
         self.endpoint = ""
@@ -123,7 +127,17 @@ class LocalStack:
             self.functions,
             self.clock,
         )
-        self._http = LocalHttpServer(self.host, self.port, self.functions, self._endpoints())
+        from agent_streams.observability import SERVICE
+
+        self.lambda_api = LambdaInvokeApi(self.functions, region=self.region)
+        self.lambda_api.install_log_capture(SERVICE)
+        self._http = LocalHttpServer(
+            self.host,
+            self.port,
+            self.functions,
+            self._endpoints(),
+            {LAMBDA_PATH_PREFIX: self.lambda_api.handle},
+        )
         self.port = self._http.port
         self._http.start()
         if self.clock.real_time:
@@ -139,6 +153,8 @@ class LocalStack:
             self._poller.join(timeout=5)
         if self._http is not None:
             self._http.stop()
+        if self.lambda_api is not None:
+            self.lambda_api.close()
         if self._hook is not None:
             import boto3
 
