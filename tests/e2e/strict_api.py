@@ -16,8 +16,15 @@ from agent_streams_dev.local.stack import LocalStack
 from agent_streams_dev.local.template import Template
 
 
-def function_resources(logical_id: str, folder: str, *, timeout: int, route: str | None = None,
-                  authorization: str = "NONE", scopes: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def function_resources(
+    logical_id: str,
+    folder: str,
+    *,
+    timeout: int,
+    route: str | None = None,
+    authorization: str = "NONE",
+    scopes: list[str] | None = None,
+) -> dict[str, Any]:
     """Template resources for a function in ``tests/e2e/functions/<folder>`` and its route."""
     resources: dict[str, Any] = {
         logical_id: {

@@ -45,7 +45,9 @@ def largest_body(char: str) -> int:
 def strict(local_stack: LocalStack) -> Iterator[str]:
     resources = {
         **function_resources("StrictReply", "strict_reply", timeout=10, route="GET /_test/reply"),
-        **function_resources("StrictSleep", "strict_sleep", timeout=SLEEP_TIMEOUT_S, route="POST /_test/sleep"),  # fmt: skip
+        **function_resources(
+            "StrictSleep", "strict_sleep", timeout=SLEEP_TIMEOUT_S, route="POST /_test/sleep"
+        ),
     }
     with extra_api(local_stack, resources) as url:
         yield url
@@ -87,7 +89,9 @@ class TestSixMegabyteReplies:
         status, data, _ = get(f"{strict}/_test/reply?size=3200000&char=%22")
         assert (status, json.loads(data)) == (500, {"message": "Internal Server Error"})
 
-    def test_a_direct_invoke_gets_lambdas_function_error(self, local_stack: LocalStack, strict: str) -> None:  # fmt: skip
+    def test_a_direct_invoke_gets_lambdas_function_error(
+        self, local_stack: LocalStack, strict: str
+    ) -> None:
         assert local_stack.functions is not None
         function = local_stack.functions.by_operation["strict_reply"]
         assert function.invoke({"size": 1000}) == "x" * 1000
@@ -95,7 +99,7 @@ class TestSixMegabyteReplies:
             function.invoke({"size": MAX_RESPONSE_BYTES})  # plus two quotes: over
         assert failed.value.payload == {
             "errorType": "Function.ResponseSizeTooLarge",
-            "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",  # fmt: skip
+            "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
         }
 
     def test_through_lambdas_invoke_api(self, local_stack: LocalStack, strict: str) -> None:
@@ -105,7 +109,9 @@ class TestSixMegabyteReplies:
         name = local_stack.functions.by_operation["strict_reply"].name
         # boto3's default session: the one the stack answers Lambda invokes on (the
         # state machine's tasks reach the functions that way).
-        client = boto3.client("lambda", endpoint_url=local_stack.endpoint, region_name=local_stack.region)
+        client = boto3.client(
+            "lambda", endpoint_url=local_stack.endpoint, region_name=local_stack.region
+        )
         ok = client.invoke(FunctionName=name, Payload=json.dumps({"size": 10}))
         assert json.loads(ok["Payload"].read()) == "x" * 10
         failed = client.invoke(FunctionName=name, Payload=json.dumps({"size": MAX_RESPONSE_BYTES}))
@@ -123,9 +129,13 @@ class TestSixMegabyteReplies:
 
 
 class TestTimeouts:
-    def test_a_function_within_its_timeout_answers(self, local_stack: LocalStack, strict: str) -> None:  # fmt: skip
+    def test_a_function_within_its_timeout_answers(
+        self, local_stack: LocalStack, strict: str
+    ) -> None:
         marker = f"marker-{uuid.uuid4()}"
-        reply = urllib3.request("POST", f"{strict}/_test/sleep?sleep=0.1&marker={marker}", retries=False)  # fmt: skip
+        reply = urllib3.request(
+            "POST", f"{strict}/_test/sleep?sleep=0.1&marker={marker}", retries=False
+        )
         assert (reply.status, json.loads(reply.data)) == (200, {"written": True})
         assert marker_written(local_stack, marker)
 
@@ -145,7 +155,9 @@ class TestTimeouts:
         time.sleep(1.6 - elapsed + 0.6)  # the handler woke up and tried to write
         assert not marker_written(local_stack, marker)
 
-    def test_a_direct_invoke_times_out_like_lambda(self, local_stack: LocalStack, strict: str) -> None:  # fmt: skip
+    def test_a_direct_invoke_times_out_like_lambda(
+        self, local_stack: LocalStack, strict: str
+    ) -> None:
         assert local_stack.functions is not None
         function = local_stack.functions.by_operation["strict_sleep"]
         with pytest.raises(FunctionError) as failed:
@@ -157,13 +169,20 @@ class TestTimeouts:
         self, local_stack: LocalStack, strict: str
     ) -> None:
         # The HTTP API's 30 s, shortened to 0.5 s: the function's own timeout (1 s) is longer.
-        resources = function_resources("StrictSleep", "strict_sleep", timeout=SLEEP_TIMEOUT_S, route="POST /_test/slow")  # fmt: skip
+        resources = function_resources(
+            "StrictSleep", "strict_sleep", timeout=SLEEP_TIMEOUT_S, route="POST /_test/slow"
+        )
         with extra_api(local_stack, resources, integration_timeout_s=0.5) as url:
             marker = f"marker-{uuid.uuid4()}"
             started = time.monotonic()
-            reply = urllib3.request("POST", f"{url}/_test/slow?sleep=0.8&marker={marker}", retries=False)  # fmt: skip
+            reply = urllib3.request(
+                "POST", f"{url}/_test/slow?sleep=0.8&marker={marker}", retries=False
+            )
             elapsed = time.monotonic() - started
-            assert (reply.status, json.loads(reply.data)) == (503, {"message": "Service Unavailable"})  # fmt: skip
+            assert (reply.status, json.loads(reply.data)) == (
+                503,
+                {"message": "Service Unavailable"},
+            )
             assert 0.5 <= elapsed < 0.9
             # On AWS the Lambda goes on after API Gateway gave up: its write lands.
             deadline = time.monotonic() + 3

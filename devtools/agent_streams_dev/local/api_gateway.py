@@ -63,11 +63,15 @@ class HttpResponse:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
-    def message(cls, status: int, message: str, headers: Mapping[str, str] | None = None) -> HttpResponse:  # fmt: skip
+    def message(
+        cls, status: int, message: str, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
         return cls.json(status, {"message": message}, headers)
 
     @classmethod
-    def json(cls, status: int, value: Any, headers: Mapping[str, str] | None = None) -> HttpResponse:  # fmt: skip
+    def json(
+        cls, status: int, value: Any, headers: Mapping[str, str] | None = None
+    ) -> HttpResponse:
         data = b"" if value is None else json.dumps(value, separators=(",", ":")).encode()
         return cls(status, data, [("Content-Type", JSON_TYPE), *(headers or {}).items()])
 
@@ -240,7 +244,9 @@ class HttpApi:
         if spec is not None and spec.authorization_type == "JWT":
             jwt = self.authorizers.get(spec.authorizer_id or "")
             if jwt is None:
-                log.error("%s names authorizer %s, which is not deployed", route.key, spec.authorizer_id)  # fmt: skip
+                log.error(
+                    "%s names authorizer %s, which is not deployed", route.key, spec.authorizer_id
+                )
                 return HttpResponse.message(500, "Internal Server Error")
             try:
                 authorizer = jwt.authorize(request.headers, spec.scopes).request_context()
@@ -262,14 +268,20 @@ class HttpApi:
     def integrate(self, function: LocalFunction, event: dict[str, Any]) -> HttpResponse:
         invocation = function.start(event)
         gateway_gives_up = time.monotonic() + self.integration_timeout_s
-        if not invocation.wait(min(gateway_gives_up, invocation.deadline) - time.monotonic()):
-            if time.monotonic() < invocation.deadline and gateway_gives_up < invocation.deadline:
-                log.error("%s did not answer within %ss", function.name, self.integration_timeout_s)
-                return HttpResponse.message(503, "Service Unavailable")
+        answered = invocation.wait(min(gateway_gives_up, invocation.deadline) - time.monotonic())
+        if not answered and time.monotonic() < invocation.deadline:
+            # API Gateway gave up first; the function runs on until its own timeout.
+            log.error("%s did not answer within %ss", function.name, self.integration_timeout_s)
+            return HttpResponse.message(503, "Service Unavailable")
         try:
             return proxy_response(invocation.payload())
         except FunctionError as error:
-            log.error("%s failed: %s: %s", function.name, error.error_type, error.payload.get("errorMessage"))  # fmt: skip
+            log.error(
+                "%s failed: %s: %s",
+                function.name,
+                error.error_type,
+                error.payload.get("errorMessage"),
+            )
         except (ValueError, TypeError) as exc:
             log.error("%s returned a malformed response: %s", function.name, exc)
         return HttpResponse.message(500, "Internal Server Error")

@@ -10,7 +10,6 @@ import threading
 
 from agent_streams_dev.local.stack import DEFAULT_PORT, DEFAULT_STACK_NAME, LocalStack
 
-
 #: SIGTERM/SIGINT end the process within this many seconds, whatever is still running.
 STOP_GRACE_S = 1.5
 
@@ -79,9 +78,16 @@ def run(args: argparse.Namespace) -> int:
     stack.start()
     print(f"agent-streams local: ready on {stack.url}", flush=True)
     if args.jwt_issuer and stack.api is not None:
-        print(f"agent-streams local: JWT ({args.jwt_issuer}) on {', '.join(stack.api.jwt_routes())}", flush=True)  # fmt: skip
+        print(
+            f"agent-streams local: JWT ({args.jwt_issuer}) on {', '.join(stack.api.jwt_routes())}",
+            flush=True,
+        )
     try:
         stopped.wait()
     finally:
         stack.stop()
-    return 0
+    # Tearing down the interpreter (moto's backends, botocore's models) takes seconds of
+    # its own; everything worth keeping is stopped and flushed by now.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

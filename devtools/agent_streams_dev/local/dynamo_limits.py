@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-#: DynamoDB's 400 KB item limit (400 × 1024 bytes).
+#: DynamoDB's 400 KB item limit (400 * 1024 bytes).
 MAX_ITEM_BYTES = 400 * 1024
 #: A transaction's actions and the aggregate size of its items.
 MAX_TRANSACT_ACTIONS = 100
@@ -169,7 +169,9 @@ class DynamoLimits:
 
     # -- writes ------------------------------------------------------------------------
 
-    def before_transact_write(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:  # fmt: skip
+    def before_transact_write(
+        self, params: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> Any:
         body = _body(params)
         actions = body.get("TransactItems") or []
         if len(actions) > MAX_TRANSACT_ACTIONS:
@@ -194,7 +196,7 @@ class DynamoLimits:
             codes = ", ".join(r["Code"] for r in reasons)
             return _error(
                 "TransactionCanceledException",
-                f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",  # fmt: skip
+                f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
                 CancellationReasons=reasons,
             )
         token = body.get("ClientRequestToken")
@@ -209,7 +211,7 @@ class DynamoLimits:
             if seen[0] != fingerprint:
                 return _error(
                     "IdempotentParameterMismatchException",
-                    "The request uses the same client token as a previous, but non-identical request.",  # fmt: skip
+                    "The request uses the same client token as a previous, but non-identical request.",
                 )
             return _answer(200, {})  # it succeeded already: nothing is applied again
         context["agent_streams_token"] = (token, fingerprint)

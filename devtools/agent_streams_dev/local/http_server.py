@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -40,7 +41,14 @@ from agent_streams_dev.local.api_gateway import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HttpRequest", "HttpResponse", "LocalEndpoints", "LocalHttpServer", "Route", "build_event"]  # fmt: skip
+__all__ = [
+    "HttpRequest",
+    "HttpResponse",
+    "LocalEndpoints",
+    "LocalHttpServer",
+    "Route",
+    "build_event",
+]
 
 #: API Gateway's own limit on a request payload.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -51,6 +59,8 @@ IDLE_TIMEOUT_S = 30.0
 #: An over-long declared body is read and dropped up to this size (so the client can
 #: read the 413 instead of a reset); beyond it the connection is simply closed.
 MAX_DRAINED_BYTES = 64 * 1024 * 1024
+#: How long a refused request's leftovers are read before the connection closes.
+LINGER_S = 0.5
 
 #: Extra endpoints of the local stack: (method, path) -> handler(body) -> (status, reply).
 LocalEndpoints = dict[tuple[str, str], Callable[[Any], tuple[int, Any]]]
@@ -106,9 +116,15 @@ class LocalHttpServer:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug(format, *args)
 
-            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:  # fmt: skip
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
                 # http.server's own refusals (a bad request line, too many headers…), as JSON.
-                server._write(self, HttpResponse.message(code, _REASONS.get(code, message or "Bad Request")), close=True)  # fmt: skip
+                server._write(
+                    self,
+                    HttpResponse.message(code, _REASONS.get(code, message or "Bad Request")),
+                    close=True,
+                )
 
             def __getattr__(self, name: str) -> Any:
                 # Every method reaches the dispatcher: an unknown one is a 404 there, as
@@ -149,7 +165,9 @@ class LocalHttpServer:
         try:
             parsed = self._read(request)
         except _Refusal as refusal:
-            self._write(request, HttpResponse.message(refusal.status, str(refusal)), close=refusal.close)  # fmt: skip
+            self._write(
+                request, HttpResponse.message(refusal.status, str(refusal)), close=refusal.close
+            )
             return
         except (TimeoutError, ConnectionError, OSError):
             self._write(request, HttpResponse.message(408, _REASONS[408]), close=True)
@@ -165,7 +183,10 @@ class LocalHttpServer:
         values = [str(v) for v in request.headers.values()]
         if len(request.requestline.encode("latin-1", "replace")) > MAX_REQUEST_LINE_AND_HEADERS:
             raise _Refusal(414)
-        if len(request.requestline) + sum(len(v.encode("latin-1", "replace")) for v in values) > MAX_REQUEST_LINE_AND_HEADERS:  # fmt: skip
+        if (
+            len(request.requestline) + sum(len(v.encode("latin-1", "replace")) for v in values)
+            > MAX_REQUEST_LINE_AND_HEADERS
+        ):
             raise _Refusal(431)
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
@@ -234,8 +255,24 @@ class LocalHttpServer:
             request.end_headers()
             if not head:
                 request.wfile.write(response.body)
+            if close:
+                _linger(request.connection)
         except OSError:
             request.close_connection = True  # the client is gone
+
+
+def _linger(connection: socket.socket) -> None:
+    """Close our side, then read what the client still sends for a moment: closing a
+    socket with unread input resets the connection, and the client could lose the
+    answer it was about to read."""
+    connection.shutdown(socket.SHUT_WR)
+    connection.settimeout(LINGER_S)
+    drained = 0
+    while drained < MAX_DRAINED_BYTES:
+        chunk = connection.recv(1 << 16)
+        if not chunk:
+            return
+        drained += len(chunk)
 
 
 def _read_exactly(stream: Any, length: int) -> bytes:
@@ -280,4 +317,3 @@ def _read_chunked(stream: Any) -> bytes:
         if not line.endswith(b"\n"):
             raise _Refusal(400)
     raise _Refusal(400)
-

@@ -100,7 +100,10 @@ def marshal_response(result: Any) -> bytes:
         text = json.dumps(result, ensure_ascii=False, default=_decimal)
     except (TypeError, ValueError) as exc:
         raise FunctionError(
-            {"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal response: {exc}"}  # fmt: skip
+            {
+                "errorType": "Runtime.MarshalError",
+                "errorMessage": f"Unable to marshal response: {exc}",
+            }
         ) from exc
     try:
         data = text.encode("utf-8")
@@ -189,9 +192,12 @@ class Invocation:
 
 
 def start(
-    function_name: str, timeout_s: float, handler: Callable[[Any, Any], Any], event: Any,
+    function_name: str,
+    timeout_s: float,
+    handler: Callable[[Any, Any], Any],
+    event: Any,
     context: LocalLambdaContext,
-) -> Invocation:  # fmt: skip
+) -> Invocation:
     """Run ``handler(event, context)`` on a thread of its own, as Lambda would run it."""
     invocation = Invocation(function_name, timeout_s, context)
     # A fresh context: nothing of the caller's leaks into the invocation.
@@ -253,4 +259,4 @@ def propagate_invocations(enabled: bool) -> None:
     with _propagation_lock:
         _propagating += 1 if enabled else -1
         active = _propagating > 0
-        ThreadPoolExecutor.submit = _submit_in_context if active else _original_submit  # type: ignore[method-assign]
+        ThreadPoolExecutor.submit = _submit_in_context if active else _original_submit  # type: ignore[method-assign,assignment]

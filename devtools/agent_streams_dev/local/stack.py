@@ -67,7 +67,9 @@ class LocalStack:
         #: The template's parameters as this stack deploys it (``--jwt-issuer``…).
         self.parameters = dict(parameters or {})
         if jwt_issuer:
-            audiences = [jwt_audience] if isinstance(jwt_audience, str) else list(jwt_audience or [])
+            audiences = (
+                [jwt_audience] if isinstance(jwt_audience, str) else list(jwt_audience or [])
+            )
             if not audiences:
                 raise ValueError("a JWT issuer needs at least one audience (--jwt-audience)")
             self.parameters.update(JwtIssuer=jwt_issuer, JwtAudience=",".join(audiences))
