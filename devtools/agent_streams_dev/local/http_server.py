@@ -297,12 +297,9 @@ def _read_chunked(stream: Any) -> bytes:
         if not line.endswith(b"\n"):
             raise _Refusal(400)
         size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _Refusal(400) from None
-        if size < 0 or not size_text.isalnum():
+        if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
             raise _Refusal(400)
+        size = int(size_text, 16)
         if size == 0:
             break
         if len(body) + size > MAX_PAYLOAD_BYTES:

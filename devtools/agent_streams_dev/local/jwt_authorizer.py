@@ -190,8 +190,9 @@ class JwtAuthorizer:
     def authorize(self, headers: Mapping[str, str], route_scopes: tuple[str, ...]) -> Authorized:
         """The verified claims for a request's ``headers`` (lower-case names), or Refused."""
         raw = (headers.get(self.header) or "").strip()
-        if raw[:7].lower() == "bearer ":
-            raw = raw[7:].strip()
+        scheme, _, rest = raw.partition(" ")
+        if scheme.lower() == "bearer":
+            raw = rest.strip()
         if not raw:
             raise _unauthorized(None)
         parts = raw.split(".")
