@@ -11,7 +11,9 @@ JSON ``{"message": ...}`` for everything API Gateway itself decides:
   returned more than Lambda's 6 MB: 500 ``Internal Server Error``. API Gateway treats
   every Lambda function error as an internal error; HTTP APIs answer 500 with this
   body ("Troubleshooting issues with HTTP API Lambda integrations"; a Lambda timeout
-  behind an HTTP API is a 500 too, denoland/deno_registry2#87);
+  behind an HTTP API is a 500 too, denoland/deno_registry2#87). The 502 of the Lambda
+  guide's "Handling Lambda errors with an API Gateway API" (and of the 6 MB failures
+  in DataBiosphere/azul#8192, ``INTEGRATION_FAILURE``) is the REST API's answer;
 - the function has not answered after the integration timeout (30 s, the HTTP API
   maximum): 503 ``Service Unavailable`` — what HTTP APIs answer when they give up on
   an integration (captured in cortexlabs/cortex#1225, serverless/serverless#11222);
