@@ -213,6 +213,13 @@ class LocalStack:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def http_server(self) -> LocalHttpServer:
+        """The running HTTP server (``mount`` another handler on a path prefix)."""
+        if self._http is None:
+            raise RuntimeError("the local stack is not started")
+        return self._http
+
     def client(self, service: str) -> Any:
         import boto3
 
