@@ -36,6 +36,7 @@ from agent_streams_dev.local.stack import LocalStack
 from agent_streams_dev.local.template import PROJECT_ROOT
 from tests.e2e.client_fixtures import agent_reply, run
 from tests.e2e.test_client_e2e import _contract_errors, _write_and_read_back
+from tests.e2e.test_strict_gateway import exchange, request
 
 pytestmark = pytest.mark.e2e
 
@@ -167,7 +168,11 @@ def test_a_conflict_is_an_unhandled_function_error_named_by_its_code(invoke: Inv
     trace = error["stackTrace"]
     assert all(isinstance(line, str) and line.startswith('  File "') for line in trace)
     assert "raise DeltaConflict(" in trace[-1]
-    assert not any("local/functions.py" in line or "lambda_api.py" in line for line in trace)
+    assert not any(
+        name in line
+        for line in trace
+        for name in ("local/functions.py", "local/invocations.py", "lambda_api.py")
+    )
     assert invoke.deltas(thread_id, stream_id) == [delta(stream_id, 0, "a")]  # nothing written
 
 
@@ -393,6 +398,27 @@ def test_other_lambda_operations_are_not_served(invoke: Invoker) -> None:
         lambda: invoke.lam.get_function(FunctionName="agent-streams-local-create_thread")
     )
     assert (status, code) == (404, "UnknownOperationException")
+
+
+def test_the_ports_request_handling_holds_for_invoke(local_stack: LocalStack) -> None:
+    target = f"/2015-03-31/functions/{local_stack.stack_name}-create_thread/invocations"
+    # A chunked body is read whole and invoked with (the port buffers it).
+    body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (b'{"title": ', b'"chunked"}'))
+    raw = request("POST", target, {"Transfer-Encoding": "chunked"}, body + b"0\r\n\r\n")
+    status, headers, reply = exchange(local_stack.url, raw)
+    assert (status, reply["title"], reply["status"]) == (200, "chunked", "active")
+    assert headers["x-amz-executed-version"] == "$LATEST"
+    assert UUID.match(headers["x-amzn-requestid"])
+    assert "apigw-requestid" not in headers  # Lambda's reply, not API Gateway's
+    # Over the port's own 10 MB it is still Lambda's answer, with Lambda's limit.
+    too_big = b"x" * (10 * 1024 * 1024 + 1)
+    raw = request("POST", target, {"Content-Length": str(len(too_big))}, too_big)
+    status, headers, reply = exchange(local_stack.url, raw)
+    assert (status, headers["x-amzn-errortype"]) == (413, "RequestEntityTooLargeException")
+    assert reply == {
+        "Type": "User",
+        "message": "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+    }
 
 
 # -- the project's client and the docs -------------------------------------------------------

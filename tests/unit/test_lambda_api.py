@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from agent_streams_dev.local.functions import ACCOUNT_ID, LocalFunction
-from agent_streams_dev.local.lambda_api import MAX_RESPONSE_BYTES, InvokeReply, LambdaInvokeApi
+from agent_streams_dev.local.invocations import MAX_RESPONSE_BYTES
+from agent_streams_dev.local.lambda_api import InvokeReply, LambdaInvokeApi
 from agent_streams_dev.local.lambda_log import LOG_TAIL_BYTES, log_tail
 from agent_streams_dev.local.template import FunctionSpec
 
@@ -33,13 +34,15 @@ def _raise_boom(event: Any) -> None:
     raise Boom(f"no {event['what']}")
 
 
-def function(operation: str, handler: Callable[[Any, Any], Any]) -> LocalFunction:
+def function(
+    operation: str, handler: Callable[[Any, Any], Any], timeout: int = 10
+) -> LocalFunction:
     spec = FunctionSpec(
         logical_id=f"{operation.title().replace('_', '')}Function",
         operation=operation,
         code_dir=Path("."),
         handler="app.handler",
-        timeout=10,
+        timeout=timeout,
         method=None,
         path=None,
     )
@@ -77,6 +80,12 @@ def mark(event: Any, context: Any) -> Any:
     return None
 
 
+def late(event: Any, context: Any) -> Any:
+    logging.getLogger(SERVICE_LOGGER).warning("sleeping")
+    threading.Event().wait(event["sleep"])
+    return "too late"
+
+
 @pytest.fixture
 def api() -> Iterator[LambdaInvokeApi]:
     handlers: dict[str, Callable[[Any, Any], Any]] = {
@@ -88,7 +97,9 @@ def api() -> Iterator[LambdaInvokeApi]:
         "unmarshallable": returns({1, 2}),
         "raw": returns(b"\x00raw"),
     }
-    functions = SimpleNamespace(by_operation={op: function(op, h) for op, h in handlers.items()})
+    by_operation = {op: function(op, h) for op, h in handlers.items()}
+    by_operation["late"] = function("late", late, timeout=1)
+    functions = SimpleNamespace(by_operation=by_operation)
     service = logging.getLogger(SERVICE_LOGGER)
     formatted = logging.StreamHandler(io.StringIO())
     formatted.setFormatter(logging.Formatter("svc|%(levelname)s|%(message)s"))
@@ -184,6 +195,22 @@ def test_a_value_json_cannot_hold_is_a_marshal_error(api: LambdaInvokeApi) -> No
         == "Unable to marshal response: Object of type set is not JSON serializable"
     )
     assert error["stackTrace"] == []
+    assert error["requestId"] == reply.headers["x-amzn-RequestId"]
+
+
+def test_past_its_timeout_the_function_is_sandbox_timedout(api: LambdaInvokeApi) -> None:
+    # The one invocation path: the template's Timeout (1 s here) holds for Invoke too.
+    reply = call(api, "teststack-late", {"sleep": 3}, x_amz_log_type="Tail")
+    assert (reply.status, reply.headers["X-Amz-Function-Error"]) == (200, "Unhandled")
+    request_id = reply.headers["x-amzn-RequestId"]
+    assert json.loads(reply.body) == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after 1.00 seconds",
+    }
+    lines = base64.b64decode(reply.headers["X-Amz-Log-Result"]).decode().splitlines()
+    # The log the handler wrote on its own thread, and no runtime [ERROR] block.
+    assert lines[1:3] == ["svc|WARNING|sleeping", f"END RequestId: {request_id}"]
+    assert float(lines[3].split("Duration: ")[1].split(" ms")[0]) >= 1000
 
 
 def test_tail_holds_the_invocations_log(api: LambdaInvokeApi) -> None:

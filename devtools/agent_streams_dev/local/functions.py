@@ -1,6 +1,7 @@
 """The stack's functions, in this process: each ``functions/<op>/app.py`` loaded from
-the template, invoked the way Lambda would (an event, a context with a deadline),
-and reachable by the names and ARNs the template gives them."""
+the template, invoked the way Lambda would — an event, a context with a deadline, on
+a thread of its own, held to the function's ``Timeout`` and Lambda's 6 MB reply
+(``invocations.py``) — and reachable by the names and ARNs the template gives them."""
 
 from __future__ import annotations
 
@@ -8,43 +9,19 @@ import importlib.util
 import io
 import json
 import sys
-import time
-import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from agent_streams_dev.local import invocations
+from agent_streams_dev.local.invocations import FunctionError, Invocation, LocalLambdaContext
 from agent_streams_dev.local.template import FunctionSpec, Template
 
 ACCOUNT_ID = "123456789012"
 
-
-@dataclass
-class LocalLambdaContext:
-    """What a handler sees of Lambda's context object."""
-
-    function_name: str
-    timeout_s: int
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    invoked_function_arn: str = ""
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self._deadline = time.monotonic() + self.timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-class FunctionError(Exception):
-    """A handler raised: Lambda's ``FunctionError: Unhandled`` with its payload."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__(payload.get("errorMessage", ""))
-        self.payload = payload
+__all__ = ["ACCOUNT_ID", "FunctionError", "LocalFunction", "LocalFunctions", "LocalLambdaContext"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +34,8 @@ class LocalFunction:
     def context(
         self, invoked_function_arn: str | None = None, request_id: str | None = None
     ) -> LocalLambdaContext:
-        """A fresh context (deadline from the function's Timeout)."""
+        """A fresh context: its deadline is now plus the template's ``Timeout``; the
+        invoked ARN (a qualified one, through the Invoke API) and request id if given."""
         return LocalLambdaContext(
             self.name,
             self.spec.timeout,
@@ -65,30 +43,38 @@ class LocalFunction:
             invoked_function_arn=invoked_function_arn or self.arn,
         )
 
+    def start(
+        self,
+        event: Any,
+        context: LocalLambdaContext | None = None,
+        *,
+        log_lines: list[str] | None = None,
+    ) -> Invocation:
+        """Start an invocation (on its own thread) with the template's ``Timeout``;
+        ``log_lines`` collects its log for ``LogType: Tail``."""
+        return invocations.start(
+            self.name,
+            self.spec.timeout,
+            self.handler,
+            event,
+            context or self.context(),
+            log_lines=log_lines,
+        )
+
     def invoke(self, event: Any, context: LocalLambdaContext | None = None) -> Any:
-        context = context or self.context()
-        try:
-            return self.handler(event, context)
-        except Exception as exc:
-            raise FunctionError(runtime_error(exc, context.aws_request_id)) from exc
+        """A synchronous invoke: the reply as Lambda returns it (serialised by the
+        runtime, at most 6 MB, within the function's timeout), else FunctionError."""
+        return self.start(event, context).result()
 
-
-def runtime_error(exc: BaseException, request_id: str) -> dict[str, Any]:
-    """The payload the python3.13 runtime (awslambdaric) returns for an unhandled
-    exception: ``errorType`` the class name, ``errorMessage`` its ``str()``, the request
-    id, and ``stackTrace`` as ``traceback.format_list`` of the handler's frames."""
-    frames = [
-        (f.filename, f.lineno or 0, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)
-    ]
-    # The runtime drops its own leading frames (bootstrap.py); here, the call into the handler.
-    while len(frames) > 1 and frames[0][0] == __file__:
-        frames.pop(0)
-    return {
-        "errorMessage": str(exc),
-        "errorType": type(exc).__name__,
-        "requestId": request_id,
-        "stackTrace": traceback.format_list(frames),
-    }
+    def invoke_payload(
+        self,
+        event: Any,
+        context: LocalLambdaContext | None = None,
+        *,
+        log_lines: list[str] | None = None,
+    ) -> bytes:
+        """Like :meth:`invoke`, the reply's bytes as Lambda's Invoke API returns them."""
+        return self.start(event, context, log_lines=log_lines).payload()
 
 
 def _load_handler(spec: FunctionSpec) -> Callable[[Any, Any], Any]:
@@ -110,13 +96,25 @@ class LocalFunctions:
     def __init__(self, template: Template, stack_name: str, region: str) -> None:
         self.by_operation: dict[str, LocalFunction] = {}
         self._by_name: dict[str, LocalFunction] = {}
-        for operation, spec in template.functions().items():
-            name = f"{stack_name}-{operation}"
-            arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}"
-            function = LocalFunction(spec, name, arn, _load_handler(spec))
-            self.by_operation[operation] = function
-            self._by_name[name] = function
-            self._by_name[arn] = function
+        self._stack_name = stack_name
+        self._region = region
+        for spec in template.functions().values():
+            self.add(spec)
+
+    def add(self, spec: FunctionSpec) -> LocalFunction:
+        """Load one more function (the template's, or a test's own)."""
+        name = f"{self._stack_name}-{spec.operation}"
+        arn = f"arn:aws:lambda:{self._region}:{ACCOUNT_ID}:function:{name}"
+        function = LocalFunction(spec, name, arn, _load_handler(spec))
+        self.by_operation[spec.operation] = function
+        self._by_name[name] = function
+        self._by_name[arn] = function
+        return function
+
+    def remove(self, operation: str) -> None:
+        function = self.by_operation.pop(operation)
+        self._by_name.pop(function.name, None)
+        self._by_name.pop(function.arn, None)
 
     def find(self, name_or_arn: str) -> LocalFunction | None:
         key = unquote(name_or_arn)
@@ -145,7 +143,7 @@ class LocalFunctions:
             event = json.loads(body.decode("utf-8") if isinstance(body, bytes) else body)
             reply: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
             try:
-                payload = json.dumps(function.invoke(event)).encode()
+                payload = function.invoke_payload(event)
             except FunctionError as error:
                 payload = json.dumps(error.payload).encode()
                 reply["FunctionError"] = "Unhandled"

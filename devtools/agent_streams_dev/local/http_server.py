@@ -1,103 +1,91 @@
-"""The HTTP API on localhost, as API Gateway's HTTP API (payload 2.0) would serve it:
-each route of the template goes to its function; a function's own error is a
-500 ``{"message": "Internal Server Error"}``, an unknown route a 404."""
+"""The HTTP server on localhost: HTTP/1.1 in, :class:`~.api_gateway.HttpApi` behind.
+
+It enforces what API Gateway's HTTP API enforces before any route is looked at,
+and answers every refusal as JSON ``{"message": ...}`` (never http.server's HTML):
+
+- request line and header values together at most 10,240 bytes (an HTTP API
+  quota): over it, 414 when the request line alone is over, else 431;
+- a payload of at most 10 MB (quota): over it, 413 ``Request Entity Too Large``;
+- a ``Content-Length`` that is not one non-negative integer: 400 ``Bad Request``;
+- ``Transfer-Encoding: chunked`` bodies are read whole (up to 10 MB) and handed on
+  with their length, as a front end that buffers the request does; malformed chunks,
+  another transfer coding, or both a length and a coding: 400;
+- a client that stops sending mid-request is dropped after 30 s of silence.
+  (AWS documents the two quotas, not the statuses it answers them with: these are
+  the local stack's.)
+
+Dispatch, in order: a mounted prefix (:meth:`LocalHttpServer.mount` — e.g. another
+AWS API served on the same port), the local stack's own endpoints (``/_local/...``,
+``/openapi.json``), then the HTTP API's routes.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import re
+import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
-from agent_streams_dev.local.functions import FunctionError, LocalFunction, LocalFunctions
+from agent_streams_dev.local.api_gateway import (
+    HttpApi,
+    HttpRequest,
+    HttpResponse,
+    Route,
+    build_event,
+)
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "HttpRequest",
+    "HttpResponse",
+    "LocalEndpoints",
+    "LocalHttpServer",
+    "Route",
+    "build_event",
+]
+
 #: API Gateway's own limit on a request payload.
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
-
-
-class Route:
-    def __init__(self, method: str, path: str, function: LocalFunction) -> None:
-        self.method = method
-        self.path = path
-        self.function = function
-        pattern = re.sub(
-            r"\{(\w+)\}", r"(?P<\1>[^/]+)", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
-        )
-        self.regex = re.compile(f"^{pattern}$")
-
-    def match(self, method: str, path: str) -> dict[str, str] | None:
-        if method != self.method:
-            return None
-        found = self.regex.match(path)
-        return None if found is None else {k: unquote(v) for k, v in found.groupdict().items()}
-
+#: "Total combined size of request line and header values".
+MAX_REQUEST_LINE_AND_HEADERS = 10_240
+#: A connection silent this long mid-request (or idle between requests) is closed.
+IDLE_TIMEOUT_S = 30.0
+#: An over-long declared body is read and dropped up to this size (so the client can
+#: read the 413 instead of a reset); beyond it the connection is simply closed.
+MAX_DRAINED_BYTES = 64 * 1024 * 1024
+#: How long a refused request's leftovers are read before the connection closes.
+LINGER_S = 0.5
 
 #: Extra endpoints of the local stack: (method, path) -> handler(body) -> (status, reply).
 LocalEndpoints = dict[tuple[str, str], Callable[[Any], tuple[int, Any]]]
-#: Other APIs on the same port: path prefix -> a handler that reads the request and writes
-#: the whole reply itself (Lambda's Invoke API, ``local/lambda_api.py``).
-PrefixHandlers = dict[str, Callable[[BaseHTTPRequestHandler], None]]
+#: A mounted handler: the whole request in, the whole response out.
+Mounted = Callable[[HttpRequest], HttpResponse]
+#: How a mounted API answers a request the server refused (by its status), or None
+#: for the server's own answer.
+MountedRefusal = Callable[[int], HttpResponse | None]
+
+_REASONS = {
+    400: "Bad Request",
+    404: "Not Found",
+    408: "Request Timeout",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    431: "Request Header Fields Too Large",
+}
+_HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "keep-alive"}
 
 
-def build_event(
-    route: Route,
-    method: str,
-    raw_path: str,
-    raw_query: str,
-    path_parameters: dict[str, str],
-    headers: dict[str, str],
-    body: bytes,
-    source_ip: str,
-) -> dict[str, Any]:
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(raw_query, keep_blank_values=True):
-        # API Gateway joins a repeated parameter's values with commas.
-        query[key] = f"{query[key]},{value}" if key in query else value
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": f"{route.method} {route.path}",
-        "rawPath": raw_path,
-        "rawQueryString": raw_query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": headers.get("host", "localhost"),
-            "http": {
-                "method": method,
-                "path": raw_path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": headers.get("user-agent", ""),
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{route.method} {route.path}",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
-            "timeEpoch": int(time.time() * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = query
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    if body:
-        try:
-            event["body"] = body.decode("utf-8")
-        except UnicodeDecodeError:
-            event["body"] = base64.b64encode(body).decode("ascii")
-            event["isBase64Encoded"] = True
-    return event
+class _Refusal(Exception):
+    def __init__(self, status: int, close: bool = True) -> None:
+        super().__init__(_REASONS.get(status, "Bad Request"))
+        self.status = status
+        self.close = close
 
 
 class _Server(ThreadingHTTPServer):
@@ -112,22 +100,18 @@ class LocalHttpServer:
         self,
         host: str,
         port: int,
-        functions: LocalFunctions,
+        api: HttpApi,
         endpoints: LocalEndpoints,
-        prefix_handlers: PrefixHandlers | None = None,
     ) -> None:
-        self.routes = [
-            Route(f.spec.method, f.spec.path, f)
-            for f in functions.by_operation.values()
-            if f.spec.method and f.spec.path
-        ]
+        self.api = api
         self.endpoints = endpoints
-        self.prefix_handlers = prefix_handlers or {}
         self.requests = 0
+        self._mounts: list[tuple[str, Mounted, MountedRefusal | None]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = IDLE_TIMEOUT_S
             # Headers and body go out in two writes: without this, Nagle holds the body
             # back until the client acknowledges the headers (a delayed ACK, ~40 ms).
             disable_nagle_algorithm = True
@@ -135,19 +119,40 @@ class LocalHttpServer:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug(format, *args)
 
-            def do_GET(self) -> None:
-                server._handle(self)
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                # http.server's own refusals (a bad request line, too many headers…), as JSON.
+                server._write(
+                    self,
+                    HttpResponse.message(code, _REASONS.get(code, message or "Bad Request")),
+                    close=True,
+                )
 
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches the dispatcher: an unknown one is a 404 there, as
+                # on an HTTP API, not http.server's 501.
+                if name.startswith("do_"):
+                    return lambda: server._handle(self)
+                raise AttributeError(name)
 
         self._httpd = _Server((host, port), Handler)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="agent-streams-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="agent-streams-http",
+            daemon=True,
         )
 
     @property
     def port(self) -> int:
         return int(self._httpd.server_address[1])
+
+    def mount(self, prefix: str, handler: Mounted, refusal: MountedRefusal | None = None) -> None:
+        """Serve every request whose path starts with ``prefix`` by ``handler`` (after
+        the server's own limits, before the HTTP API's routes); ``refusal`` answers the
+        server's refusals under that prefix in the mounted API's own terms."""
+        self._mounts.append((prefix, handler, refusal))
 
     def start(self) -> None:
         self._thread.start()
@@ -155,79 +160,178 @@ class LocalHttpServer:
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=2)
+
+    # -- one request --------------------------------------------------------------------
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         self.requests += 1
-        for prefix, handler in self.prefix_handlers.items():
-            if request.path.startswith(prefix):
-                handler(request)
-                return
-        method = request.command
-        split = urlsplit(request.path)
-        length = int(request.headers.get("content-length") or 0)
-        if length > MAX_PAYLOAD_BYTES:
-            request.rfile.read(length)
-            self._send(request, 413, {"message": "Request Entity Too Large"})
+        mounted = self._mount_for(urlsplit(request.path).path)
+        gateway = mounted is None
+        try:
+            parsed = self._read(request)
+        except _Refusal as refusal:
+            self._write(
+                request,
+                self._refused(mounted, refusal.status),
+                close=refusal.close,
+                gateway=gateway,
+            )
             return
-        body = request.rfile.read(length) if length else b""
-        endpoint = self.endpoints.get((method, split.path))
+        except (TimeoutError, ConnectionError, OSError):
+            self._write(request, self._refused(mounted, 408), close=True, gateway=gateway)
+            return
+        try:
+            if mounted is not None:
+                response = mounted[1](parsed)
+            else:
+                response = self._dispatch(parsed)
+        except Exception:
+            log.exception("the local stack failed on %s %s", parsed.method, parsed.path)
+            response = HttpResponse.message(500, "Internal Server Error")
+        self._write(request, response, head=parsed.method == "HEAD", gateway=gateway)
+
+    def _mount_for(self, path: str) -> tuple[str, Mounted, MountedRefusal | None] | None:
+        return next((mount for mount in self._mounts if path.startswith(mount[0])), None)
+
+    @staticmethod
+    def _refused(
+        mounted: tuple[str, Mounted, MountedRefusal | None] | None, status: int
+    ) -> HttpResponse:
+        own = mounted[2](status) if mounted is not None and mounted[2] is not None else None
+        return own or HttpResponse.message(status, _REASONS.get(status, "Bad Request"))
+
+    def _read(self, request: BaseHTTPRequestHandler) -> HttpRequest:
+        values = [str(v) for v in request.headers.values()]
+        if len(request.requestline.encode("latin-1", "replace")) > MAX_REQUEST_LINE_AND_HEADERS:
+            raise _Refusal(414)
+        if (
+            len(request.requestline) + sum(len(v.encode("latin-1", "replace")) for v in values)
+            > MAX_REQUEST_LINE_AND_HEADERS
+        ):
+            raise _Refusal(431)
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]},{value}" if key in headers else str(value)
+        lengths = {v.strip() for v in request.headers.get_all("content-length") or ()}
+        coding = headers.get("transfer-encoding", "").strip().lower()
+        if coding:
+            if lengths or coding != "chunked":
+                raise _Refusal(400)
+            body = _read_chunked(request.rfile)
+        elif not lengths:
+            body = b""
+        else:
+            if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+                raise _Refusal(400)
+            length = int(next(iter(lengths)))
+            if length > MAX_PAYLOAD_BYTES:
+                if length > MAX_DRAINED_BYTES:
+                    raise _Refusal(413)
+                _drain(request.rfile, length)
+                raise _Refusal(413, close=False)
+            body = _read_exactly(request.rfile, length)
+        split = urlsplit(request.path)
+        return HttpRequest(
+            method=request.command,
+            path=split.path,
+            query=split.query,
+            headers=headers,
+            body=body,
+            source_ip=str(request.client_address[0]),
+        )
+
+    def _dispatch(self, request: HttpRequest) -> HttpResponse:
+        endpoint = self.endpoints.get((request.method, request.path))
         if endpoint is not None:
             try:
-                payload = json.loads(body) if body else {}
+                payload = json.loads(request.body) if request.body else {}
                 status, reply = endpoint(payload)
             except (ValueError, TypeError) as exc:
                 status, reply = 400, {"message": str(exc)}
-            self._send(request, status, reply)
-            return
-        for route in self.routes:
-            params = route.match(method, split.path)
-            if params is None:
-                continue
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            event = build_event(
-                route,
-                method,
-                split.path,
-                split.query,
-                params,
-                headers,
-                body,
-                request.client_address[0],
-            )
-            try:
-                response = route.function.invoke(event)
-            except FunctionError as error:
-                log.error("%s failed: %s", route.function.name, error.payload.get("errorMessage"))
-                self._send(request, 500, {"message": "Internal Server Error"})
-                return
-            self._send_lambda_response(request, response)
-            return
-        self._send(request, 404, {"message": "Not Found"})
+            return HttpResponse.json(status, reply)
+        return self.api.handle(request)
 
-    def _send(self, request: BaseHTTPRequestHandler, status: int, reply: Any) -> None:
-        data = b"" if reply is None else json.dumps(reply).encode()
-        request.send_response(status)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
-
-    def _send_lambda_response(
-        self, request: BaseHTTPRequestHandler, response: dict[str, Any]
+    def _write(
+        self,
+        request: BaseHTTPRequestHandler,
+        response: HttpResponse,
+        *,
+        head: bool = False,
+        close: bool = False,
+        gateway: bool = True,
     ) -> None:
-        status = int(response.get("statusCode", 200))
-        body = response.get("body")
-        data = b""
-        if body is not None:
-            data = (
-                base64.b64decode(body)
-                if response.get("isBase64Encoded")
-                else str(body).encode("utf-8")
-            )
-        request.send_response(status)
-        for key, value in (response.get("headers") or {}).items():
-            request.send_header(key, str(value))
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+        try:
+            request.send_response(response.status)
+            for key, value in response.headers:
+                if key.lower() not in _HOP_BY_HOP:
+                    request.send_header(key, value)
+            if gateway:  # API Gateway's header; a mounted API sends its own
+                request.send_header("apigw-requestid", uuid.uuid4().hex[:16])
+            request.send_header("Content-Length", str(len(response.body)))
+            if close:
+                request.send_header("Connection", "close")
+                request.close_connection = True
+            request.end_headers()
+            if not head:
+                request.wfile.write(response.body)
+            if close:
+                _linger(request.connection)
+        except OSError:
+            request.close_connection = True  # the client is gone
+
+
+def _linger(connection: socket.socket) -> None:
+    """Close our side, then read what the client still sends for a moment: closing a
+    socket with unread input resets the connection, and the client could lose the
+    answer it was about to read."""
+    connection.shutdown(socket.SHUT_WR)
+    connection.settimeout(LINGER_S)
+    drained = 0
+    while drained < MAX_DRAINED_BYTES:
+        chunk = connection.recv(1 << 16)
+        if not chunk:
+            return
+        drained += len(chunk)
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    data = stream.read(length)
+    if len(data) != length:
+        raise _Refusal(400)  # the client closed before sending what it declared
+    return bytes(data)
+
+
+def _drain(stream: Any, length: int) -> None:
+    while length > 0:
+        chunk = stream.read(min(length, 1 << 20))
+        if not chunk:
+            raise _Refusal(413)
+        length -= len(chunk)
+
+
+def _read_chunked(stream: Any) -> bytes:
+    body = bytearray()
+    while True:
+        line = stream.readline(1026)
+        if not line.endswith(b"\n"):
+            raise _Refusal(400)
+        size_text = line.split(b";", 1)[0].strip()
+        if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+            raise _Refusal(400)
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > MAX_PAYLOAD_BYTES:
+            raise _Refusal(413)
+        body += _read_exactly(stream, size)
+        if stream.readline(3) not in (b"\r\n", b"\n"):
+            raise _Refusal(400)
+    for _ in range(100):  # trailers, up to the empty line
+        line = stream.readline(8192)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            raise _Refusal(400)
+    raise _Refusal(400)

@@ -3,14 +3,17 @@
 ``POST /2015-03-31/functions/{FunctionName}/invocations`` is what every AWS SDK sends
 for ``Invoke``; pointed at the local stack (``endpoint_url``), boto3, the AWS SDK for
 JavaScript or any other SDK invokes the stack's functions as it would in AWS. The
-invocation runs the same in-process handler the HTTP routes and the schedules run
-(``local/functions.py``), with a Lambda-like context, and answers as Lambda does:
+invocation takes the one path the HTTP routes, the schedules and the state machine
+take (``LocalFunction.start``, ``invocations.py``: a thread of its own, the function's
+``Timeout``, the runtime's serialisation and 6 MB reply), with this request's id and
+invoked ARN in its context, and answers as Lambda does:
 
-- ``RequestResponse`` (the default): 200, the function's return value as JSON, header
-  ``X-Amz-Executed-Version: $LATEST``; an exception in the function is still a 200,
-  with ``X-Amz-Function-Error: Unhandled`` and the python3.13 runtime's error payload
-  ``{"errorMessage", "errorType", "requestId", "stackTrace"}``; a reply over Lambda's
-  limit is the ``Function.ResponseSizeTooLarge`` function error.
+- ``RequestResponse`` (the default): 200, the function's return value as the runtime
+  serialises it, header ``X-Amz-Executed-Version: $LATEST``; a function error is still
+  a 200, with ``X-Amz-Function-Error: Unhandled`` and its payload: an exception's
+  ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` (the python3.13
+  runtime's), ``Runtime.MarshalError``, ``Function.ResponseSizeTooLarge`` over 6 MB,
+  ``Sandbox.Timedout`` past the function's ``Timeout``.
 - ``Event``: 202 at once, the function run in the background (no retries).
 - ``DryRun``: 204, nothing run.
 - ``X-Amz-Log-Type: Tail``: ``X-Amz-Log-Result``, the last 4 KB of the invocation's log
@@ -38,10 +41,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
+from agent_streams_dev.local.api_gateway import HttpRequest, HttpResponse
 from agent_streams_dev.local.functions import (
     ACCOUNT_ID,
     FunctionError,
@@ -49,7 +52,7 @@ from agent_streams_dev.local.functions import (
     LocalFunctions,
     LocalLambdaContext,
 )
-from agent_streams_dev.local.lambda_log import LATEST, TailHandler, capture_log, invocation_log
+from agent_streams_dev.local.lambda_log import LATEST, TailHandler, invocation_log
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +61,9 @@ PATH_PREFIX = "/2015-03-31/"
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 
 #: Lambda's quotas: a synchronous payload "must be smaller than 6291456 bytes", an
-#: asynchronous one 1 MB, and a reply may be 6 MB plus 100 bytes (the figure its
-#: ``Function.ResponseSizeTooLarge`` error names).
+#: asynchronous one 1 MB. (The reply's 6 MB is the invocation's: ``invocations.py``.)
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 MAX_EVENT_REQUEST_BYTES = 1024 * 1024
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
-#: How much of a refused body is read (to answer it on a connection still in step);
-#: past that the connection is closed instead.
-_DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 
 #: The service model's patterns (botocore's ``NamespacedFunctionName`` and qualifier).
 _FUNCTION_NAME_PATTERN = (
@@ -101,6 +99,16 @@ class LambdaServiceError(Exception):
         self.status = status
         self.code = code
         self.body: dict[str, str] = {"Type": "User", message_key: message}
+
+
+def _request_too_large() -> LambdaServiceError:
+    # The code Lambda sends (SDK users report it; botocore's model names the error
+    # RequestTooLargeException, so botocore raises a plain ClientError).
+    return LambdaServiceError(
+        413,
+        "RequestEntityTooLargeException",
+        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation",
+    )
 
 
 def _not_found(arn: str) -> LambdaServiceError:
@@ -140,17 +148,15 @@ def parse_payload(body: bytes) -> Any:
 
 
 class LambdaInvokeApi:
-    """Serves ``Invoke`` for a stack's functions (``handle`` is the HTTP server's hook)."""
+    """Serves ``Invoke`` for a stack's functions (``handle`` and ``refusal`` are mounted
+    on the HTTP server at :data:`PATH_PREFIX`)."""
 
     def __init__(
         self, functions: LocalFunctions, *, region: str, account_id: str = ACCOUNT_ID
     ) -> None:
         self.region = region
         self.account_id = account_id
-        self._by_name: dict[str, LocalFunction] = {}
-        for function in functions.by_operation.values():
-            self._by_name[function.name] = function
-            self._by_name.setdefault(function.spec.logical_id, function)
+        self._functions = functions
         self._events: set[threading.Thread] = set()
         self._events_lock = threading.Lock()
         self._log_handlers: list[tuple[logging.Logger, TailHandler]] = []
@@ -181,49 +187,25 @@ class LambdaInvokeApi:
 
     # -- HTTP -----------------------------------------------------------------------------
 
-    def handle(self, request: BaseHTTPRequestHandler) -> None:
-        """Read one request under :data:`PATH_PREFIX` and write Lambda's reply to it."""
-        split = urlsplit(request.path)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            request.close_connection = True
-            reply = self._error_reply(
-                LambdaServiceError(411, "LengthRequiredException", "Content-Length is required")
-            )
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Lambda's reply to one request under :data:`PATH_PREFIX`, as mounted on the
+        local stack's HTTP server (which has read the body whole, a chunked one too)."""
+        if len(request.body) > MAX_REQUEST_BYTES:
+            reply = self._error_reply(_request_too_large())
         else:
-            length = int(headers.get("content-length") or 0)
-            if length > MAX_REQUEST_BYTES:
-                self._drain(request, length)
-                # The code Lambda sends (SDK users report it; botocore's model names the
-                # error RequestTooLargeException, so botocore raises a plain ClientError).
-                reply = self._error_reply(
-                    LambdaServiceError(
-                        413,
-                        "RequestEntityTooLargeException",
-                        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes "
-                        "for the InvokeFunction operation",
-                    )
-                )
-            else:
-                body = request.rfile.read(length) if length else b""
-                reply = self.serve(request.command, split.path, split.query, headers, body)
-        request.send_response(reply.status)
-        for name, value in reply.headers.items():
-            request.send_header(name, value)
-        request.send_header("Content-Length", str(len(reply.body)))
-        request.end_headers()
-        request.wfile.write(reply.body)
+            reply = self.serve(
+                request.method, request.path, request.query, request.headers, request.body
+            )
+        return HttpResponse(reply.status, reply.body, list(reply.headers.items()))
 
-    @staticmethod
-    def _drain(request: BaseHTTPRequestHandler, length: int) -> None:
-        if length > _DRAIN_LIMIT_BYTES:
-            request.close_connection = True
-            return
-        while length > 0:
-            chunk = request.rfile.read(min(length, 1 << 16))
-            if not chunk:
-                break
-            length -= len(chunk)
+    def refusal(self, status: int) -> HttpResponse | None:
+        """Lambda's answer to a request the HTTP server refused before reading it whole:
+        a body over the server's own 10 MB is over Lambda's 6 MB too. Other refusals
+        keep the server's answer."""
+        if status != 413:
+            return None
+        reply = self._error_reply(_request_too_large())
+        return HttpResponse(reply.status, reply.body, list(reply.headers.items()))
 
     # -- the API --------------------------------------------------------------------------
 
@@ -316,11 +298,18 @@ class LambdaInvokeApi:
             )
         qualifier = query_qualifier or name_qualifier
         account = parsed.group("account") or self.account_id
-        function = self._by_name.get(parsed.group("name"))
+        function = self._find(parsed.group("name"))
         if function is None or account != self.account_id or qualifier not in (None, LATEST):
             arn = f"arn:aws:lambda:{self.region}:{account}:function:{parsed.group('name')}"
             raise _not_found(f"{arn}:{qualifier or LATEST}")
         return function, function.arn + (f":{qualifier}" if qualifier else "")
+
+    def _find(self, name: str) -> LocalFunction | None:
+        """By deployed name, else by logical id (looked up now: a test may add functions)."""
+        functions = list(self._functions.by_operation.values())
+        return next((f for f in functions if f.name == name), None) or next(
+            (f for f in functions if f.spec.logical_id == name), None
+        )
 
     def _invoke(
         self, function: LocalFunction, event: Any, context: LocalLambdaContext, *, tail: bool
@@ -331,38 +320,34 @@ class LambdaInvokeApi:
             "X-Amz-Executed-Version": LATEST,
             "x-amzn-RequestId": request_id,
         }
-        started = time.perf_counter()
+        lines: list[str] | None = [] if tail else None
+        invocation = function.start(event, context, log_lines=lines)
         error: dict[str, Any] | None = None
-        with capture_log(request_id, enabled=tail) as lines:
-            try:
-                payload = _marshal(function.invoke(event, context), request_id)
-            except FunctionError as failed:
-                error = failed.payload
-                log.info("%s: %s: %s", function.name, error["errorType"], error["errorMessage"])
-            except _MarshalError as failed:
-                error = failed.payload
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        if error is None and len(payload) > MAX_RESPONSE_BYTES:
-            error = {
-                "errorMessage": "Response payload size exceeded maximum allowed payload size "
-                f"({MAX_RESPONSE_BYTES} bytes).",
-                "errorType": "Function.ResponseSizeTooLarge",
-            }
-        if error is not None:
+        try:
+            payload = invocation.payload()
+        except FunctionError as failed:
+            error = failed.payload
+            log.info("%s: %s: %s", function.name, error["errorType"], error["errorMessage"])
             headers["X-Amz-Function-Error"] = "Unhandled"
             payload = json.dumps(error, ensure_ascii=False).encode("utf-8")
-        if tail:
+        if lines is not None:
             headers["X-Amz-Log-Result"] = invocation_log(
-                request_id, lines, error, elapsed_ms, context.memory_limit_in_mb
+                request_id,
+                list(lines),  # a handler past its timeout may still be logging
+                error,
+                invocation.elapsed_ms(),
+                context.memory_limit_in_mb,
             )
         return InvokeReply(200, headers, payload)
 
     def _start_event(
         self, function: LocalFunction, event: Any, context: LocalLambdaContext
     ) -> None:
-        def run() -> None:
+        invocation = function.start(event, context)
+
+        def settle() -> None:
             try:
-                function.invoke(event, context)
+                invocation.payload()
             except FunctionError as error:
                 # Lambda would retry twice and then drop it (or send it to a destination).
                 log.warning(
@@ -376,7 +361,7 @@ class LambdaInvokeApi:
                 with self._events_lock:
                     self._events.discard(thread)
 
-        thread = threading.Thread(target=run, name=f"lambda-event-{function.name}", daemon=True)
+        thread = threading.Thread(target=settle, name=f"lambda-event-{function.name}", daemon=True)
         with self._events_lock:
             self._events.add(thread)
         thread.start()
@@ -388,26 +373,3 @@ class LambdaInvokeApi:
             "x-amzn-ErrorType": error.code,
         }
         return InvokeReply(error.status, headers, json.dumps(error.body).encode("utf-8"))
-
-
-class _MarshalError(Exception):
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__(payload["errorMessage"])
-        self.payload = payload
-
-
-def _marshal(result: Any, request_id: str) -> bytes:
-    """The reply as the python3.13 runtime encodes it (UTF-8 JSON, not ASCII-escaped)."""
-    if isinstance(result, bytes):
-        return result
-    try:
-        return json.dumps(result, ensure_ascii=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise _MarshalError(
-            {
-                "errorMessage": f"Unable to marshal response: {exc}",
-                "errorType": "Runtime.MarshalError",
-                "requestId": request_id,
-                "stackTrace": [],
-            }
-        ) from None

@@ -4,8 +4,9 @@ Lambda gives back the last 4 KB, base64, of the invocation's log: the platform's
 ``START``/``END``/``REPORT`` lines around what the function wrote, and, for an
 unhandled exception, the runtime's ``[ERROR]`` block. Here what the function wrote
 is the records of the functions' Powertools logger emitted in the invocation's own
-context (a context variable, so concurrent invocations never mix), formatted by that
-logger's own handler: the JSON lines Lambda's log would hold.
+context (a context variable set on the invocation's thread, so concurrent invocations
+never mix), formatted by that logger's own handler: the JSON lines Lambda's log would
+hold.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import base64
 import contextvars
 import logging
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 LATEST = "$LATEST"
@@ -46,15 +46,10 @@ class TailHandler(logging.Handler):
         lines.append(text + "\n")
 
 
-@contextmanager
-def capture_log(request_id: str, *, enabled: bool) -> Iterator[list[str]]:
-    """The lines logged in this context while inside (none kept unless ``enabled``)."""
-    lines: list[str] = []
-    token = _lines.set(lines if enabled else None)
-    try:
-        yield lines
-    finally:
-        _lines.reset(token)
+def capture(lines: list[str] | None) -> None:
+    """From now on in this context, the functions' records go to ``lines`` (None: nowhere).
+    ``invocations.start`` calls it inside the invocation's own context."""
+    _lines.set(lines)
 
 
 def error_block(payload: Mapping[str, Any]) -> str:

@@ -2,8 +2,14 @@
 
 - AWS is an embedded moto server (or any endpoint given), holding the
   template's tables and index, schedule group, DLQ and state machine.
-- The functions run in this process; the HTTP API maps the template's routes
-  to them; the state machine's Lambda tasks reach them through a botocore hook.
+- The functions run in this process, each invocation on its own thread with
+  Lambda's limits (``invocations.py``); the HTTP API maps the template's routes to
+  them with API Gateway's limits and JWT authorizer (``api_gateway.py``,
+  ``http_server.py``, ``jwt_authorizer.py``); Lambda's Invoke API is mounted on the
+  same port (``lambda_api.py``); the state machine's Lambda tasks reach them through
+  a botocore hook. Every caller takes the same invocation path.
+- DynamoDB's limits that moto does not enforce are enforced on the runtime's own
+  requests (``dynamo_limits.py``), whatever the endpoint.
 - A virtual clock drives the service; schedules fire when it passes their time
   (``advance`` skips ahead and fires everything due, in order).
 """
@@ -15,11 +21,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from agent_streams_dev.local import invocations
+from agent_streams_dev.local.api_gateway import INTEGRATION_TIMEOUT_S, HttpApi
 from agent_streams_dev.local.asl import LocalWorkflows
 from agent_streams_dev.local.clock import VirtualClock
+from agent_streams_dev.local.dynamo_limits import DynamoLimits, key_schemas
 from agent_streams_dev.local.functions import LocalFunctions
 from agent_streams_dev.local.http_server import LocalEndpoints, LocalHttpServer
 from agent_streams_dev.local.lambda_api import PATH_PREFIX as LAMBDA_PATH_PREFIX
@@ -47,6 +56,10 @@ class LocalStack:
         stack_name: str = DEFAULT_STACK_NAME,
         region: str = "us-east-1",
         template: Template | None = None,
+        jwt_issuer: str | None = None,
+        jwt_audience: str | Sequence[str] | None = None,
+        parameters: Mapping[str, str] | None = None,
+        integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
     ) -> None:
         self.host = host
         self.port = port
@@ -54,6 +67,19 @@ class LocalStack:
         self.stack_name = stack_name
         self.region = region
         self.template = template or load_template()
+        #: The template's parameters as this stack deploys it (``--jwt-issuer``…).
+        self.parameters = dict(parameters or {})
+        if jwt_issuer:
+            audiences = (
+                [jwt_audience] if isinstance(jwt_audience, str) else list(jwt_audience or [])
+            )
+            if not audiences:
+                raise ValueError("a JWT issuer needs at least one audience (--jwt-audience)")
+            self.parameters.update(JwtIssuer=jwt_issuer, JwtAudience=",".join(audiences))
+        broken = self.template.failed_rules(self.parameters)
+        if broken:
+            raise ValueError("the template refuses these parameters: " + "; ".join(broken))
+        self.integration_timeout_s = integration_timeout_s
         self.clock = VirtualClock(real_time=real_time)
         self._moto: Any = None
         self._http: LocalHttpServer | None = None
@@ -63,6 +89,9 @@ class LocalStack:
         self._fire_lock = threading.Lock()
         self._saved_env: dict[str, str | None] = {}
         self._hook: Callable[..., Any] | None = None
+        self._runtime_events: Any = None
+        self._limits: DynamoLimits | None = None
+        self.api: HttpApi | None = None
         self.functions: LocalFunctions | None = None
         #: Lambda's Invoke API on the stack's port (any AWS SDK's ``endpoint_url``).
         self.lambda_api: LambdaInvokeApi | None = None
@@ -108,6 +137,7 @@ class LocalStack:
         )
         self._set_env(settings_environment(self.resources.settings))
         reset_settings()
+        self._hold_runtime_to_limits()
         services = aws_services(self.resources.settings, self.clock)
         if not self._endpoint_runs_executions():
             # An endpoint in another process cannot call this process's functions back:
@@ -127,17 +157,21 @@ class LocalStack:
             self.functions,
             self.clock,
         )
+        self.api = HttpApi(
+            self.template,
+            self.functions,
+            parameters=self.parameters,
+            now_s=lambda: self.clock.now_ms() / 1000,
+            integration_timeout_s=self.integration_timeout_s,
+        )
+        if self.parameters.get("JwtIssuer") and not self.api.jwt_routes():
+            log.warning("--jwt-issuer is set, but no route of the template uses the JWT authorizer")
         from agent_streams.observability import SERVICE
 
         self.lambda_api = LambdaInvokeApi(self.functions, region=self.region)
         self.lambda_api.install_log_capture(SERVICE)
-        self._http = LocalHttpServer(
-            self.host,
-            self.port,
-            self.functions,
-            self._endpoints(),
-            {LAMBDA_PATH_PREFIX: self.lambda_api.handle},
-        )
+        self._http = LocalHttpServer(self.host, self.port, self.api, self._endpoints())
+        self._http.mount(LAMBDA_PATH_PREFIX, self.lambda_api.handle, self.lambda_api.refusal)
         self.port = self._http.port
         self._http.start()
         if self.clock.real_time:
@@ -159,6 +193,12 @@ class LocalStack:
             import boto3
 
             boto3._get_default_session().events.unregister("before-call.lambda.Invoke", self._hook)
+        if self._runtime_events is not None:
+            invocations.unguard_aws_calls(self._runtime_events)
+            if self._limits is not None:
+                self._limits.uninstall(self._runtime_events)
+            invocations.propagate_invocations(False)
+            self._runtime_events = None
         from agent_streams.service.context import use_services
 
         use_services(None)
@@ -184,6 +224,13 @@ class LocalStack:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def http_server(self) -> LocalHttpServer:
+        """The running HTTP server (``mount`` another handler on a path prefix)."""
+        if self._http is None:
+            raise RuntimeError("the local stack is not started")
+        return self._http
 
     def client(self, service: str) -> Any:
         import boto3
@@ -279,6 +326,23 @@ class LocalStack:
         except ImportError:
             return False
         return bool(default_user_config.get("stepfunctions", {}).get("execute_state_machine"))
+
+    def _hold_runtime_to_limits(self) -> None:
+        """Hooks on the runtime's botocore session (fresh: its clients copy them): the
+        invocations' deadlines and DynamoDB's limits."""
+        from agent_streams import aws
+
+        assert self.resources is not None
+        events = aws.session().get_component("event_emitter")
+        invocations.guard_aws_calls(events)
+        tables = {
+            self.resources.table_names[logical_id]: spec.properties
+            for logical_id, spec in self.template.tables().items()
+        }
+        self._limits = DynamoLimits(key_schemas(tables), self.clock.now_ms)
+        self._limits.install(events)
+        invocations.propagate_invocations(True)
+        self._runtime_events = events
 
     def _install_lambda_hook(self) -> None:
         import boto3

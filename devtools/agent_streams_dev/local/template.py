@@ -4,12 +4,15 @@ the tests and the OpenAPI document all follow."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from agent_streams_dev.local.cfn import NO_VALUE, Evaluator, parameter_values
 
 #: The repository's root (where template.yaml, functions/ and statemachines/ are).
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -46,6 +49,30 @@ class FunctionSpec:
     timeout: int
     method: str | None
     path: str | None
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One HTTP API route as deployed with some parameter values."""
+
+    logical_id: str
+    #: ``GET``…, or ``ANY``; ``$default`` routes have method and path ``None``.
+    method: str | None
+    path: str | None
+    function_id: str
+    #: ``NONE``, ``AWS_IAM``, ``JWT`` or ``CUSTOM``.
+    authorization_type: str
+    authorizer_id: str | None
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JwtAuthorizerSpec:
+    logical_id: str
+    issuer: str
+    audiences: tuple[str, ...]
+    #: e.g. ``$request.header.Authorization``.
+    identity_sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -122,6 +149,76 @@ class Template:
                 path=path,
             )
             found[spec.operation] = spec
+        return found
+
+    # -- what a deployment with given parameters looks like -------------------------
+
+    def evaluator(self, parameters: Mapping[str, str] | None = None) -> Evaluator:
+        """Intrinsics resolved as CloudFormation would with these parameter overrides."""
+        return Evaluator(
+            parameter_values(self.body.get("Parameters", {}), parameters),
+            self.body.get("Conditions", {}),
+            frozenset(self.resources),
+        )
+
+    def failed_rules(self, parameters: Mapping[str, str] | None = None) -> list[str]:
+        """The template's ``Rules`` these parameters break (CloudFormation would refuse them)."""
+        return self.evaluator(parameters).failed_rules(self.body.get("Rules", {}))
+
+    def _deployed(self, kind: str, evaluator: Evaluator) -> dict[str, dict[str, Any]]:
+        """Resources of ``kind`` that exist with these parameters, properties resolved."""
+        found = {}
+        for logical_id, resource in self.of_type(kind).items():
+            condition = resource.get("Condition")
+            if condition is not None and not evaluator.condition(str(condition)):
+                continue
+            props = evaluator.resolve(resource.get("Properties", {}))
+            found[logical_id] = {k: v for k, v in props.items() if v is not NO_VALUE}
+        return found
+
+    def route_specs(self, parameters: Mapping[str, str] | None = None) -> list[RouteSpec]:
+        evaluator = self.evaluator(parameters)
+        integrations = self._deployed("AWS::ApiGatewayV2::Integration", evaluator)
+        specs = []
+        for logical_id, props in self._deployed("AWS::ApiGatewayV2::Route", evaluator).items():
+            key = str(props["RouteKey"])
+            method, path = (None, None) if key == "$default" else key.split(" ", 1)
+            target = props["Target"]
+            target = str(target.get("Fn::Sub", target) if isinstance(target, dict) else target)
+            integration_id = target.split("${", 1)[1].rstrip("}") if "${" in target else target
+            uri = integrations[integration_id]["IntegrationUri"]
+            authorizer = props.get("AuthorizerId")
+            specs.append(
+                RouteSpec(
+                    logical_id=logical_id,
+                    method=None if method is None else method.upper(),
+                    path=path,
+                    function_id=str(uri["Fn::GetAtt"][0]),
+                    authorization_type=str(props.get("AuthorizationType", "NONE")),
+                    authorizer_id=None if authorizer is None else str(authorizer),
+                    scopes=tuple(str(s) for s in props.get("AuthorizationScopes") or ()),
+                )
+            )
+        return specs
+
+    def jwt_authorizers(
+        self, parameters: Mapping[str, str] | None = None
+    ) -> dict[str, JwtAuthorizerSpec]:
+        found = {}
+        evaluator = self.evaluator(parameters)
+        for logical_id, props in self._deployed("AWS::ApiGatewayV2::Authorizer", evaluator).items():
+            if props.get("AuthorizerType") != "JWT":
+                continue
+            config = props.get("JwtConfiguration") or {}
+            audiences = config.get("Audience") or []
+            if isinstance(audiences, str):
+                audiences = [audiences]
+            found[logical_id] = JwtAuthorizerSpec(
+                logical_id=logical_id,
+                issuer=str(config.get("Issuer", "")),
+                audiences=tuple(str(a) for a in audiences if str(a)),
+                identity_sources=tuple(str(s) for s in props.get("IdentitySource") or ()),
+            )
         return found
 
     def state_machine(self) -> tuple[Path, dict[str, Any]]:
