@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 
-from agent_streams import aws
+from agent_streams import aws, retries
 from agent_streams.config import Settings
+from agent_streams.retries import BACKOFF
 from agent_streams.scheduling import EventBridgeScheduler
 from agent_streams.service.context import Services, use_services
 from agent_streams.service.ttl import LIVE_GRACE_MS
-from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem
+from agent_streams.storage.models import ThreadItem
 from agent_streams.workflows import StepFunctionsWorkflows
 from agent_streams_protocol.errors import ServiceUnavailable
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
@@ -46,26 +47,16 @@ from tests.integration.reliability_faults import (
 )
 from tests.reliability_report import record
 
-#: PynamoDB's client: 1 + 3 retries; the Scheduler and Step Functions clients: 1 + 5.
-DYNAMODB_ATTEMPTS = 4
-AWS_ATTEMPTS = 6
-#: DynamoRepository's own retries of conflicting transactions and unprocessed items.
-CONFLICT_ATTEMPTS = 6
-BATCH_ATTEMPTS = 8
+#: Attempts of one call: botocore makes one, agent_streams.retries the rest (every
+#: client, every service), unless the invocation's deadline comes first.
+DYNAMODB_ATTEMPTS = AWS_ATTEMPTS = CONFLICT_ATTEMPTS = BATCH_ATTEMPTS = BACKOFF.attempts
 
 
 @pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Retries without sleeping; returns the repository's backoff calls (their attempts)."""
-    import botocore.retries.standard
-
-    from agent_streams.storage import dynamo
-
-    slept: list[int] = []
-    monkeypatch.setattr(
-        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0
-    )
-    monkeypatch.setattr(dynamo, "_sleep_backoff", lambda attempt, **_: slept.append(attempt))
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries without sleeping; returns the sleeps they asked for."""
+    slept: list[float] = []
+    monkeypatch.setattr(retries, "sleep", slept.append)
     return slept
 
 
@@ -82,25 +73,13 @@ def survived(faults: Faults) -> None:
     record("fault", injected=faults.injected, survived=faults.injected, tests=1)
 
 
-def dynamodb_clients() -> list[Any]:
-    """PynamoDB's botocore clients (one per model: the service uses all three)."""
-    clients = {
-        id(c): c
-        for c in (
-            model._get_connection().connection.client
-            for model in (ThreadItem, StreamItem, DeltaItem)
-        )
-    }
-    return list(clients.values())
+def dynamodb_client() -> Any:
+    """The process's one DynamoDB client: PynamoDB's models and the low-level reads use it."""
+    return aws.client("dynamodb", REGION)
 
 
 def inject_dynamodb(faults: Faults, operation: str, answer: Any, **kwargs: Any) -> Fault:
-    """One fault on every DynamoDB client the service uses (sharing one count)."""
-    clients = dynamodb_clients()
-    fault = faults.inject(clients[0], operation, answer, **kwargs)
-    for client in clients[1:]:
-        faults.attach(client, fault)
-    return fault
+    return faults.inject(dynamodb_client(), operation, answer, **kwargs)
 
 
 def delta(stream_id: str, start: int, end: int | None = None) -> dict[str, Any]:
@@ -355,7 +334,7 @@ def test_lasting_dynamodb_faults_are_503_with_nothing_written(
     ids=lambda s: s.name,
 )
 def test_transaction_conflicts_are_retried(
-    api: Api, stack: Stack, faults: Faults, scenario: Scenario, no_backoff: list[int]
+    api: Api, stack: Stack, faults: Faults, scenario: Scenario, no_backoff: list[float]
 ) -> None:
     ids = arrange(api)
     items = 1 if scenario.name == "abort_stream" else 2
@@ -364,8 +343,8 @@ def test_transaction_conflicts_are_retried(
     )
     status, body = scenario.call(api, ids)
     scenario.check(api, stack, ids, status, body)
-    assert fault.calls == CONFLICT_ATTEMPTS  # not retried by botocore: one call an attempt
-    assert no_backoff == list(range(CONFLICT_ATTEMPTS - 1)), "backed off between attempts"
+    assert fault.calls == CONFLICT_ATTEMPTS  # one call an attempt
+    assert len(no_backoff) == CONFLICT_ATTEMPTS - 1, "backed off between attempts"
     survived(faults)
 
 
@@ -383,7 +362,7 @@ def test_lasting_transaction_conflicts_are_503_with_nothing_written(
     fault = inject_dynamodb(faults, "TransactWriteItems", transaction_conflict(items))
     status, body = scenario.call(api, ids)
     assert (status, body["error"]) == (503, "ServiceUnavailable"), body
-    assert "conflict" in body["message"]
+    assert "TransactionConflict" in body["message"]
     assert fault.calls == CONFLICT_ATTEMPTS
     assert stored_state(stack) == before
     fault.lift()
@@ -476,7 +455,7 @@ def test_unprocessed_items_are_retried_until_done(
 
 
 def test_items_left_unprocessed_for_good_are_503_and_a_rerun_finishes(
-    api: Api, stack: Stack, faults: Faults, no_backoff: list[int]
+    api: Api, stack: Stack, faults: Faults, no_backoff: list[float]
 ) -> None:
     ids = many_deltas(api)
     fault = inject_dynamodb(faults, "BatchWriteItem", unprocessed(lambda items: []))
@@ -484,7 +463,7 @@ def test_items_left_unprocessed_for_good_are_503_and_a_rerun_finishes(
     assert (status, body["error"]) == (503, "ServiceUnavailable")
     assert "unprocessed" in body["message"]
     assert fault.calls == BATCH_ATTEMPTS
-    assert no_backoff == list(range(BATCH_ATTEMPTS))
+    assert len(no_backoff) == BATCH_ATTEMPTS - 1
     # Aborted (no writer can add behind the deleter), the log untouched and readable.
     assert api.direct("get_stream", {"streamId": ids["stream"]})["status"] == "aborted"
     assert log_of(api, ids["thread"], ids["stream"])[:2] == [(0, 1), (1, 2)]
@@ -713,14 +692,26 @@ def test_a_timeout_whose_retries_all_fail_is_covered_by_the_ttl(
     survived(faults)
 
 
-def run_deletion(api: Api, thread_id: str, context: FakeLambdaContext | None = None) -> int:
-    """What the state machine does: pages until done, then the thread item goes."""
+def run_deletion(
+    api: Api,
+    thread_id: str,
+    context: FakeLambdaContext | None = None,
+    retried: list[str] | None = None,
+) -> int:
+    """What the state machine does: pages until done (a page that fails with
+    ``ServiceUnavailable`` is retried, as its ``Retry`` says), then the thread item goes."""
     pages = 0
     runner = Api(context) if context is not None else api
     while True:
         pages += 1
         assert pages < 200
-        if runner.direct("delete_thread_streams_page", {"threadId": thread_id})["isDone"]:
+        try:
+            page = runner.direct("delete_thread_streams_page", {"threadId": thread_id})
+        except ServiceUnavailable as exc:
+            assert retried is not None, exc
+            retried.append(exc.code)
+            continue
+        if page["isDone"]:
             break
     ThreadItem(thread_id).delete(condition=ThreadItem.status == "deleting")
     return pages
@@ -836,9 +827,13 @@ def test_pages_cut_short_by_their_deadline_add_up_to_the_whole_deletion(
     # invocation stops after one page of work and says so.
     monkeypatch.setattr(deletion, "DELETE_PAGE", 10)
     stops = inject_dynamodb(faults, "Query", throttled(), times=2)  # and a throttled listing
-    pages = run_deletion(api, thread, FakeLambdaContext(remaining_ms=0))
+    retried: list[str] = []
+    pages = run_deletion(api, thread, FakeLambdaContext(remaining_ms=0), retried)
     assert pages > 4
     assert stops.injected == 2
+    # No time left to retry in the function: each throttle is a ServiceUnavailable page,
+    # which the state machine retries.
+    assert retried == ["ServiceUnavailable"] * 2
     tables = snapshot(stack.settings)
     assert all(tables[t] == [] for t in tables), tables
     survived(faults)
