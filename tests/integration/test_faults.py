@@ -1,4 +1,4 @@
-"""Faults injected at the AWS clients the service uses, under botocore's own retries.
+"""Faults injected at the AWS clients the service uses, under the service's retries.
 
 For each fault: the operation succeeds after bounded retries, or fails with the
 contract's error (``ServiceUnavailable``, 503 over HTTP) having written nothing;
@@ -6,8 +6,9 @@ and the documented recovery works: a retry of the same call, the timeout's
 re-arm on the Scheduler's retry, the TTL backstop for a lost schedule, a second
 ``DELETE /threads/{id}``, re-running a stateless deletion page that was stopped.
 
-Retries here do not sleep: botocore's backoff and the repository's are patched to
-zero, so counting attempts is cheap.
+Retries here do not sleep (``agent_streams.retries.sleep`` is patched), so counting
+attempts is cheap. Throttled transactions, reason by reason, are in
+``test_throttled_transactions``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams import aws, retries
+from agent_streams import aws
 from agent_streams.config import Settings
 from agent_streams.retries import BACKOFF
 from agent_streams.scheduling import EventBridgeScheduler
@@ -33,8 +34,8 @@ from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_M
 from tests.conftest import REGION, START_MS, Stack, create_tables, drop_tables, snapshot
 from tests.fakes import InMemoryScheduler, ManualClock
 from tests.helpers import Api, FakeLambdaContext
+from tests.integration.conftest import inject_dynamodb, survived
 from tests.integration.reliability_faults import (
-    Fault,
     Faults,
     Stopped,
     committed_then,
@@ -45,41 +46,13 @@ from tests.integration.reliability_faults import (
     transaction_conflict,
     unprocessed,
 )
-from tests.reliability_report import record
 
 #: Attempts of one call: botocore makes one, agent_streams.retries the rest (every
 #: client, every service), unless the invocation's deadline comes first.
 DYNAMODB_ATTEMPTS = AWS_ATTEMPTS = CONFLICT_ATTEMPTS = BATCH_ATTEMPTS = BACKOFF.attempts
 
 
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries without sleeping; returns the sleeps they asked for."""
-    slept: list[float] = []
-    monkeypatch.setattr(retries, "sleep", slept.append)
-    return slept
-
-
-@pytest.fixture
-def faults() -> Iterator[Faults]:
-    injected = Faults()
-    yield injected
-    injected.remove_all()
-
-
-def survived(faults: Faults) -> None:
-    """Count this test's faults (called at its end, so only when it passed)."""
-    assert faults.injected > 0, "the fault never fired"
-    record("fault", injected=faults.injected, survived=faults.injected, tests=1)
-
-
-def dynamodb_client() -> Any:
-    """The process's one DynamoDB client: PynamoDB's models and the low-level reads use it."""
-    return aws.client("dynamodb", REGION)
-
-
-def inject_dynamodb(faults: Faults, operation: str, answer: Any, **kwargs: Any) -> Fault:
-    return faults.inject(dynamodb_client(), operation, answer, **kwargs)
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def delta(stream_id: str, start: int, end: int | None = None) -> dict[str, Any]:
@@ -309,7 +282,8 @@ def test_lasting_dynamodb_faults_are_503_with_nothing_written(
     fault = inject_dynamodb(faults, scenario.dynamodb_operation, DYNAMODB_FAULTS[kind]())
     status, body = scenario.call(api, ids)
     assert (status, body["error"]) == (503, "ServiceUnavailable"), body
-    # Bounded: botocore's attempts for each request of that kind (a few run at once).
+    assert api.last_response["headers"]["Retry-After"] == "1"
+    # Bounded: the retries' attempts for each request of that kind (a few run at once).
     assert DYNAMODB_ATTEMPTS <= fault.calls <= 3 * DYNAMODB_ATTEMPTS, fault.calls
     if scenario.name == "delete_stream":
         # The stream is aborted first (so no writer adds behind the deleter); then the
@@ -362,6 +336,7 @@ def test_lasting_transaction_conflicts_are_503_with_nothing_written(
     fault = inject_dynamodb(faults, "TransactWriteItems", transaction_conflict(items))
     status, body = scenario.call(api, ids)
     assert (status, body["error"]) == (503, "ServiceUnavailable"), body
+    assert api.last_response["headers"]["Retry-After"] == "1"
     assert "TransactionConflict" in body["message"]
     assert fault.calls == CONFLICT_ATTEMPTS
     assert stored_state(stack) == before
@@ -708,7 +683,8 @@ def run_deletion(
         try:
             page = runner.direct("delete_thread_streams_page", {"threadId": thread_id})
         except ServiceUnavailable as exc:
-            assert retried is not None, exc
+            if retried is None:
+                raise
             retried.append(exc.code)
             continue
         if page["isDone"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from agent_streams.storage.repository import Repository
 from agent_streams.types import Delta, Stream, StreamStatus
 from agent_streams_protocol.errors import InternalError, ThreadDeleting, ThreadNotFound
