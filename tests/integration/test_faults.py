@@ -807,9 +807,8 @@ def test_pages_cut_short_by_their_deadline_add_up_to_the_whole_deletion(
     pages = run_deletion(api, thread, FakeLambdaContext(remaining_ms=0), retried)
     assert pages > 4
     assert stops.injected == 2
-    # No time left to retry in the function: each throttle is a ServiceUnavailable page,
-    # which the state machine retries.
-    assert retried == ["ServiceUnavailable"] * 2
+    # Retried inside the page (retries may use the margin paging leaves): no page failed.
+    assert retried == []
     tables = snapshot(stack.settings)
     assert all(tables[t] == [] for t in tables), tables
     survived(faults)

@@ -260,8 +260,16 @@ def test_a_cancellation_for_a_bad_request_is_an_internal_error_with_nothing_writ
     assert stored(stack) == before
 
 
-def test_no_time_left_means_no_retry_and_a_503(stack: Stack, faults: Faults) -> None:
-    api = Api(FakeLambdaContext(remaining_ms=int(SAFETY_MARGIN_SECONDS * 1000)))
+def nearly_over(monkeypatch: pytest.MonkeyPatch, budget: float) -> Api:
+    """An invocation whose retries have ``budget`` seconds left (its 10 s are nearly over)."""
+    monkeypatch.setattr(retries, "RESERVE_SECONDS", SAFETY_MARGIN_SECONDS - budget)
+    return Api(FakeLambdaContext(remaining_ms=int(SAFETY_MARGIN_SECONDS * 1000)))
+
+
+def test_no_time_left_means_no_retry_and_a_503(
+    stack: Stack, faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = nearly_over(monkeypatch, 0.0)
     ids = arrange(api)
     fault = inject_dynamodb(faults, "TransactWriteItems", cancelled("None", "ThrottlingError"))
     status, body = api.http("add_delta", {"streamId": ids["stream"]}, body=delta(ids["stream"], 2))
@@ -274,7 +282,7 @@ def test_retries_stop_at_the_deadline(
     stack: Stack, faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     budget = 0.35
-    api = Api(FakeLambdaContext(remaining_ms=int((SAFETY_MARGIN_SECONDS + budget) * 1000)))
+    api = nearly_over(monkeypatch, budget)
     ids = arrange(api)
     monkeypatch.setattr(retries, "sleep", time.sleep)
     monkeypatch.setattr(retries.Backoff, "delay", lambda self, retry: 0.1)
@@ -286,4 +294,20 @@ def test_retries_stop_at_the_deadline(
     # Sleeps of 0.1 s while one still fits before the deadline: 3 or 4 attempts, not 8.
     assert 2 <= fault.calls < ATTEMPTS, fault.calls
     assert elapsed < budget + 0.25, elapsed
+    survived(faults)
+
+
+def test_a_ten_second_function_has_time_to_retry(
+    stack: Stack, faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The template's functions mostly have 10 s: all of a throttled append's retries fit
+    (the paging deadline, 10 s before the end, would leave none)."""
+    api = Api(FakeLambdaContext(remaining_ms=10_000))
+    ids = arrange(api)
+    fault = inject_dynamodb(
+        faults, "TransactWriteItems", cancelled("None", "ThrottlingError"), times=ATTEMPTS - 1
+    )
+    status, body = api.http("add_delta", {"streamId": ids["stream"]}, body=delta(ids["stream"], 2))
+    assert (status, body) == (200, {"accepted": True, "status": "streaming"})
+    assert fault.injected == ATTEMPTS - 1
     survived(faults)

@@ -5,8 +5,8 @@ goes through :func:`retrying`: throttling, 5xx replies and broken connections ar
 retried with exponential backoff and full jitter (a sleep drawn from
 ``[0, min(cap, base * 2**n)]``, so writers throttled together do not come back in
 lockstep), for a bounded number of attempts and never past the invocation's
-deadline (``service.context.current_deadline``, set by the handler from the Lambda
-context). A failure that outlasts them becomes :class:`ServiceUnavailable` with a
+deadline (:func:`retry_deadline`, from the Lambda context). A failure that outlasts
+them becomes :class:`ServiceUnavailable` with a
 ``Retry-After`` (:func:`failure`): "try the same request again later", which every
 operation of the contract makes safe. Anything else is a request AWS refused for
 good (a bug, a missing permission) and becomes :class:`InternalError`.
@@ -63,6 +63,9 @@ TRANSIENT_CODES = THROTTLING_CODES | {
 }
 #: What a caller is asked to wait (``Retry-After``) once the retries here ran out.
 RETRY_AFTER_SECONDS = ServiceUnavailable.DEFAULT_RETRY_AFTER
+#: What retries leave of the invocation: the time to answer after a request in flight
+#: (botocore's connect timeout), so a 503 is sent rather than the Lambda stopped.
+RESERVE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,20 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError | HTTPClientError)
 
 
-def _deadline() -> Deadline:
-    # Imported when used: the service's context imports the adapters that use this module.
-    from agent_streams.service.context import current_deadline
+def retry_deadline() -> Deadline:
+    """When retries must stop: :data:`RESERVE_SECONDS` before the Lambda is stopped.
 
-    return current_deadline()
+    The handler's deadline (``service.context.current_deadline``) is the one of work
+    that pages, which stops ``SAFETY_MARGIN_SECONDS`` before the Lambda would be
+    stopped: with the template's 10-second functions that leaves nothing, and a
+    throttled append could never be tried again. Retries of one request only need
+    time to answer, so they may use that margin but :data:`RESERVE_SECONDS`.
+    """
+    # Imported when used: the service's context imports the adapters that use this module.
+    from agent_streams.service.context import SAFETY_MARGIN_SECONDS, Deadline, current_deadline
+
+    paging = current_deadline()
+    return Deadline(paging.expires_at + SAFETY_MARGIN_SECONDS - RESERVE_SECONDS)
 
 
 def retrying(
@@ -119,7 +131,7 @@ def retrying(
 
     The last failure is raised as it is; the caller maps it (see :func:`failure`).
     """
-    deadline = _deadline()
+    deadline = retry_deadline()
     retry = 0
     while True:
         try:
