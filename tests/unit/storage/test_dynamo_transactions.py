@@ -116,3 +116,22 @@ def test_an_append_is_one_transaction_delta_put_first(
         ("Put", SETTINGS.deltas_table),
         ("Update", SETTINGS.streams_table),
     ]
+
+
+def test_a_transactions_names_follow_the_order_it_is_sent_in(
+    dynamo_repo: Repository, sent: Captured
+) -> None:
+    from agent_streams.storage.transactions import Transaction
+
+    seed(dynamo_repo, stream("s1"))
+    sent.clear()
+    tx = Transaction()  # added in the reverse of the sent order
+    tx.update("stream", StreamItem("s1"), [StreamItem.last_heartbeat.set(NOW)],
+              StreamItem.status == "streaming")  # fmt: skip
+    tx.put("delta", DeltaItem("s1", 0, end=1, parts=PARTS, expires_at=LIVE),
+           DeltaItem.stream_id.does_not_exist())  # fmt: skip
+    tx.check("thread", ThreadItem, "t1", ThreadItem.status == "active")
+    tx.commit()
+    (request,) = [kwargs for op, kwargs in sent if op == "TransactWriteItems"]
+    kinds = {"thread": "ConditionCheck", "delta": "Put", "stream": "Update"}
+    assert [kinds[name] for name in tx.names()] == [kind for kind, _ in item_kinds(request)]
