@@ -84,6 +84,8 @@ class Api:
 
     def __init__(self, context: FakeLambdaContext | None = None) -> None:
         self.context = context or FakeLambdaContext()
+        #: The last HTTP reply in full (its headers, for instance).
+        self.last_response: dict[str, Any] = {}
 
     def direct(self, operation: str, args: dict[str, Any]) -> Any:
         return load_function(operation).handler(args, self.context)
@@ -110,4 +112,5 @@ class Api:
             headers=headers,
         )
         response = load_function(operation).handler(event, self.context)
+        self.last_response = response
         return response["statusCode"], reply_json(response)

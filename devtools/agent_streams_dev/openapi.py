@@ -72,7 +72,10 @@ _ERROR_TEXT = {
         "it does (a retry of an already accepted delta is not a conflict)"
     ),
     "DeltaTooLarge": "the delta would not fit in one item; split its parts into smaller deltas",
-    "ServiceUnavailable": "AWS kept throttling or failing after bounded retries; safe to retry",
+    "ServiceUnavailable": (
+        "AWS kept throttling (or failing transiently) past the service's own retries; "
+        "nothing was written: send the same request again after `Retry-After` seconds"
+    ),
 }
 
 _DESCRIPTION = """\
@@ -249,10 +252,23 @@ def _error_response(status: int, path_ids: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def _unavailable_response() -> dict[str, Any]:
+    return {
+        "description": f"`ServiceUnavailable`: {_ERROR_TEXT['ServiceUnavailable']}.",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before sending the same request again.",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+        "content": {"application/json": {"schema": {"$ref": REF.format(model=ERROR_SCHEMA)}}},
+    }
+
+
 def _default_response() -> dict[str, Any]:
     return {
-        "description": f"`ServiceUnavailable` (503): {_ERROR_TEXT['ServiceUnavailable']}. "
-        "`InternalError` (500): an unexpected failure.",
+        "description": "`InternalError` (500): an unexpected failure.",
         "content": {"application/json": {"schema": {"$ref": REF.format(model=ERROR_SCHEMA)}}},
     }
 
@@ -297,6 +313,8 @@ def operation_object(
         }
     for error_status in sorted(set(route.errors)):
         responses[str(error_status)] = _error_response(error_status, path_ids)
+    # Every route: what storage, the Scheduler or Step Functions kept throttling.
+    responses["503"] = _unavailable_response()
     responses["default"] = _default_response()
     item["responses"] = responses
     return item

@@ -79,18 +79,40 @@ def internal_error() -> Answer:
     return error("InternalServerError", 500, "Internal server error")
 
 
-def transaction_conflict(items: int) -> Answer:
-    """``TransactionCanceledException``: another transaction touched the last item."""
-    reasons = [{"Code": "None"}] * (items - 1) + [
-        {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+#: DynamoDB's messages for the cancellation reasons a fault can give.
+REASON_MESSAGES = {
+    "ConditionalCheckFailed": "The conditional request failed",
+    "TransactionConflict": "Transaction is ongoing for the item",
+    "ThrottlingError": "Throughput exceeds the current capacity for one or more global "
+    "secondary indexes. DynamoDB is automatically scaling your index so please try again "
+    "shortly.",
+    "ProvisionedThroughputExceeded": "The level of configured provisioned throughput for "
+    "the table was exceeded. Consider increasing your provisioning level with the "
+    "UpdateTable API",
+    "RequestLimitExceeded": "Throughput exceeds the current throughput limit for your account.",
+    "ValidationError": "One or more parameter values were invalid",
+}
+
+
+def cancelled(*codes: str) -> Answer:
+    """``TransactionCanceledException`` with one reason per item, in the order sent
+    ("None" for an item that was no reason)."""
+    reasons = [
+        {"Code": code} if code == "None" else {"Code": code, "Message": REASON_MESSAGES[code]}
+        for code in codes
     ]
     return error(
         "TransactionCanceledException",
         400,
         "Transaction cancelled, please refer cancellation reasons for specific reasons "
-        "[None, TransactionConflict]",
+        f"[{', '.join(codes)}]",
         CancellationReasons=reasons,
     )
+
+
+def transaction_conflict(items: int) -> Answer:
+    """``TransactionCanceledException``: another transaction touched the last item."""
+    return cancelled(*["None"] * (items - 1), "TransactionConflict")
 
 
 def committed_then(answer: Answer) -> Answer:

@@ -1,4 +1,4 @@
-"""Faults injected at the AWS clients the service uses, under botocore's own retries.
+"""Faults injected at the AWS clients the service uses, under the service's retries.
 
 For each fault: the operation succeeds after bounded retries, or fails with the
 contract's error (``ServiceUnavailable``, 503 over HTTP) having written nothing;
@@ -6,8 +6,9 @@ and the documented recovery works: a retry of the same call, the timeout's
 re-arm on the Scheduler's retry, the TTL backstop for a lost schedule, a second
 ``DELETE /threads/{id}``, re-running a stateless deletion page that was stopped.
 
-Retries here do not sleep: botocore's backoff and the repository's are patched to
-zero, so counting attempts is cheap.
+Retries here do not sleep (``agent_streams.retries.sleep`` is patched), so counting
+attempts is cheap. Throttled transactions, reason by reason, are in
+``test_throttled_transactions``.
 """
 
 from __future__ import annotations
@@ -22,18 +23,19 @@ import pytest
 
 from agent_streams import aws
 from agent_streams.config import Settings
+from agent_streams.retries import BACKOFF
 from agent_streams.scheduling import EventBridgeScheduler
 from agent_streams.service.context import Services, use_services
 from agent_streams.service.ttl import LIVE_GRACE_MS
-from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem
+from agent_streams.storage.models import ThreadItem
 from agent_streams.workflows import StepFunctionsWorkflows
 from agent_streams_protocol.errors import ServiceUnavailable
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 from tests.conftest import REGION, START_MS, Stack, create_tables, drop_tables, snapshot
 from tests.fakes import InMemoryScheduler, ManualClock
 from tests.helpers import Api, FakeLambdaContext
+from tests.integration.conftest import inject_dynamodb, survived
 from tests.integration.reliability_faults import (
-    Fault,
     Faults,
     Stopped,
     committed_then,
@@ -44,63 +46,13 @@ from tests.integration.reliability_faults import (
     transaction_conflict,
     unprocessed,
 )
-from tests.reliability_report import record
 
-#: PynamoDB's client: 1 + 3 retries; the Scheduler and Step Functions clients: 1 + 5.
-DYNAMODB_ATTEMPTS = 4
-AWS_ATTEMPTS = 6
-#: DynamoRepository's own retries of conflicting transactions and unprocessed items.
-CONFLICT_ATTEMPTS = 6
-BATCH_ATTEMPTS = 8
+#: Attempts of one call: botocore makes one, agent_streams.retries the rest (every
+#: client, every service), unless the invocation's deadline comes first.
+DYNAMODB_ATTEMPTS = AWS_ATTEMPTS = CONFLICT_ATTEMPTS = BATCH_ATTEMPTS = BACKOFF.attempts
 
 
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Retries without sleeping; returns the repository's backoff calls (their attempts)."""
-    import botocore.retries.standard
-
-    from agent_streams.storage import dynamo
-
-    slept: list[int] = []
-    monkeypatch.setattr(
-        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, ctx: 0
-    )
-    monkeypatch.setattr(dynamo, "_sleep_backoff", lambda attempt, **_: slept.append(attempt))
-    return slept
-
-
-@pytest.fixture
-def faults() -> Iterator[Faults]:
-    injected = Faults()
-    yield injected
-    injected.remove_all()
-
-
-def survived(faults: Faults) -> None:
-    """Count this test's faults (called at its end, so only when it passed)."""
-    assert faults.injected > 0, "the fault never fired"
-    record("fault", injected=faults.injected, survived=faults.injected, tests=1)
-
-
-def dynamodb_clients() -> list[Any]:
-    """PynamoDB's botocore clients (one per model: the service uses all three)."""
-    clients = {
-        id(c): c
-        for c in (
-            model._get_connection().connection.client
-            for model in (ThreadItem, StreamItem, DeltaItem)
-        )
-    }
-    return list(clients.values())
-
-
-def inject_dynamodb(faults: Faults, operation: str, answer: Any, **kwargs: Any) -> Fault:
-    """One fault on every DynamoDB client the service uses (sharing one count)."""
-    clients = dynamodb_clients()
-    fault = faults.inject(clients[0], operation, answer, **kwargs)
-    for client in clients[1:]:
-        faults.attach(client, fault)
-    return fault
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def delta(stream_id: str, start: int, end: int | None = None) -> dict[str, Any]:
@@ -330,7 +282,8 @@ def test_lasting_dynamodb_faults_are_503_with_nothing_written(
     fault = inject_dynamodb(faults, scenario.dynamodb_operation, DYNAMODB_FAULTS[kind]())
     status, body = scenario.call(api, ids)
     assert (status, body["error"]) == (503, "ServiceUnavailable"), body
-    # Bounded: botocore's attempts for each request of that kind (a few run at once).
+    assert api.last_response["headers"]["Retry-After"] == "1"
+    # Bounded: the retries' attempts for each request of that kind (a few run at once).
     assert DYNAMODB_ATTEMPTS <= fault.calls <= 3 * DYNAMODB_ATTEMPTS, fault.calls
     if scenario.name == "delete_stream":
         # The stream is aborted first (so no writer adds behind the deleter); then the
@@ -355,7 +308,7 @@ def test_lasting_dynamodb_faults_are_503_with_nothing_written(
     ids=lambda s: s.name,
 )
 def test_transaction_conflicts_are_retried(
-    api: Api, stack: Stack, faults: Faults, scenario: Scenario, no_backoff: list[int]
+    api: Api, stack: Stack, faults: Faults, scenario: Scenario, no_backoff: list[float]
 ) -> None:
     ids = arrange(api)
     items = 1 if scenario.name == "abort_stream" else 2
@@ -364,8 +317,8 @@ def test_transaction_conflicts_are_retried(
     )
     status, body = scenario.call(api, ids)
     scenario.check(api, stack, ids, status, body)
-    assert fault.calls == CONFLICT_ATTEMPTS  # not retried by botocore: one call an attempt
-    assert no_backoff == list(range(CONFLICT_ATTEMPTS - 1)), "backed off between attempts"
+    assert fault.calls == CONFLICT_ATTEMPTS  # one call an attempt
+    assert len(no_backoff) == CONFLICT_ATTEMPTS - 1, "backed off between attempts"
     survived(faults)
 
 
@@ -383,7 +336,8 @@ def test_lasting_transaction_conflicts_are_503_with_nothing_written(
     fault = inject_dynamodb(faults, "TransactWriteItems", transaction_conflict(items))
     status, body = scenario.call(api, ids)
     assert (status, body["error"]) == (503, "ServiceUnavailable"), body
-    assert "conflict" in body["message"]
+    assert api.last_response["headers"]["Retry-After"] == "1"
+    assert "TransactionConflict" in body["message"]
     assert fault.calls == CONFLICT_ATTEMPTS
     assert stored_state(stack) == before
     fault.lift()
@@ -476,7 +430,7 @@ def test_unprocessed_items_are_retried_until_done(
 
 
 def test_items_left_unprocessed_for_good_are_503_and_a_rerun_finishes(
-    api: Api, stack: Stack, faults: Faults, no_backoff: list[int]
+    api: Api, stack: Stack, faults: Faults, no_backoff: list[float]
 ) -> None:
     ids = many_deltas(api)
     fault = inject_dynamodb(faults, "BatchWriteItem", unprocessed(lambda items: []))
@@ -484,7 +438,7 @@ def test_items_left_unprocessed_for_good_are_503_and_a_rerun_finishes(
     assert (status, body["error"]) == (503, "ServiceUnavailable")
     assert "unprocessed" in body["message"]
     assert fault.calls == BATCH_ATTEMPTS
-    assert no_backoff == list(range(BATCH_ATTEMPTS))
+    assert len(no_backoff) == BATCH_ATTEMPTS - 1
     # Aborted (no writer can add behind the deleter), the log untouched and readable.
     assert api.direct("get_stream", {"streamId": ids["stream"]})["status"] == "aborted"
     assert log_of(api, ids["thread"], ids["stream"])[:2] == [(0, 1), (1, 2)]
@@ -713,14 +667,27 @@ def test_a_timeout_whose_retries_all_fail_is_covered_by_the_ttl(
     survived(faults)
 
 
-def run_deletion(api: Api, thread_id: str, context: FakeLambdaContext | None = None) -> int:
-    """What the state machine does: pages until done, then the thread item goes."""
+def run_deletion(
+    api: Api,
+    thread_id: str,
+    context: FakeLambdaContext | None = None,
+    retried: list[str] | None = None,
+) -> int:
+    """What the state machine does: pages until done (a page that fails with
+    ``ServiceUnavailable`` is retried, as its ``Retry`` says), then the thread item goes."""
     pages = 0
     runner = Api(context) if context is not None else api
     while True:
         pages += 1
         assert pages < 200
-        if runner.direct("delete_thread_streams_page", {"threadId": thread_id})["isDone"]:
+        try:
+            page = runner.direct("delete_thread_streams_page", {"threadId": thread_id})
+        except ServiceUnavailable as exc:
+            if retried is None:
+                raise
+            retried.append(exc.code)
+            continue
+        if page["isDone"]:
             break
     ThreadItem(thread_id).delete(condition=ThreadItem.status == "deleting")
     return pages
@@ -836,9 +803,12 @@ def test_pages_cut_short_by_their_deadline_add_up_to_the_whole_deletion(
     # invocation stops after one page of work and says so.
     monkeypatch.setattr(deletion, "DELETE_PAGE", 10)
     stops = inject_dynamodb(faults, "Query", throttled(), times=2)  # and a throttled listing
-    pages = run_deletion(api, thread, FakeLambdaContext(remaining_ms=0))
+    retried: list[str] = []
+    pages = run_deletion(api, thread, FakeLambdaContext(remaining_ms=0), retried)
     assert pages > 4
     assert stops.injected == 2
+    # Retried inside the page (retries may use the margin paging leaves): no page failed.
+    assert retried == []
     tables = snapshot(stack.settings)
     assert all(tables[t] == [] for t in tables), tables
     survived(faults)

@@ -160,3 +160,37 @@ def test_gather_tells_concurrent_requests_from_sequential_ones(
     assert one_by_one.count("dynamodb", "Query") == 3
     assert one_by_one.max_in_flight == 1
     assert gate.timed_out
+
+
+def test_intercepted_requests_are_answered_by_the_proxy_and_never_forwarded(
+    proxy: tuple[CountingProxy, _Endpoint],
+) -> None:
+    running, endpoint = proxy
+    dynamodb = _client("dynamodb", running.url)
+    seen: list[tuple[str, str]] = []
+
+    def throttle_gets(service: str, operation: str, body: bytes) -> Any:
+        seen.append((service, operation))
+        if operation != "GetItem":
+            return None
+        error = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"slow down"}'
+        return 400, {"Content-Type": "application/x-amz-json-1.0"}, error
+
+    with running.window() as tally, running.intercepting(throttle_gets):
+        with pytest.raises(dynamodb.exceptions.ClientError) as raised:
+            dynamodb.get_item(TableName="Streams", Key={"streamId": {"S": "s"}})
+        dynamodb.query(TableName="Streams", KeyConditionExpression="a = :a",
+                       ExpressionAttributeValues={":a": {"S": "s"}})  # fmt: skip
+    dynamodb.get_item(TableName="Streams", Key={"streamId": {"S": "t"}})  # no longer intercepted
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    # botocore tried the throttled GetItem again (its one retry): answered here both times.
+    assert seen == [("dynamodb", "GetItem")] * 2 + [("dynamodb", "Query")]
+    assert [(r.operation, r.status) for r in tally.requests] == [
+        ("GetItem", 400),
+        ("GetItem", 400),
+        ("Query", 200),
+    ]
+    assert [headers["X-Amz-Target"] for _, _, headers, _ in endpoint.received] == [
+        "DynamoDB_20120810.Query",
+        "DynamoDB_20120810.GetItem",
+    ]

@@ -123,7 +123,7 @@ def test_operations_are_complete(document: dict[str, Any]) -> None:
 def test_route_details(document: dict[str, Any]) -> None:
     paths = document["paths"]
     create_stream = paths["/threads/{threadId}/streams"]["post"]
-    assert sorted(create_stream["responses"]) == ["201", "404", "409", "422", "default"]
+    assert sorted(create_stream["responses"]) == ["201", "404", "409", "422", "503", "default"]
     assert "ThreadDeleting" in create_stream["responses"]["409"]["description"]
     add_delta = paths["/streams/{streamId}/deltas"]["post"]
     assert "DeltaConflict" in add_delta["responses"]["409"]["description"]
@@ -267,3 +267,14 @@ def test_http_event_matches_a_documented_route(path: Path, committed: dict[str, 
         schema_of(committed, body_schema).validate(json.loads(event["body"]))
     else:
         assert event.get("body") is None
+
+
+def test_every_route_documents_503_with_its_retry_after(document: dict[str, Any]) -> None:
+    for methods in document["paths"].values():
+        for item in methods.values():
+            unavailable = item["responses"]["503"]
+            assert "`ServiceUnavailable`" in unavailable["description"]
+            assert unavailable["headers"]["Retry-After"]["schema"] == {
+                "type": "integer",
+                "minimum": 1,
+            }

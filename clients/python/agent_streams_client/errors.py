@@ -21,6 +21,9 @@ class TransientError(AgentStreamsError):
     idempotent (every append, because appends are exactly-once; finish; abort;
     heartbeat; all reads) can be retried either way; ``create_stream`` and
     ``create_thread`` must not be retried when it is True, or they may run twice.
+
+    ``retry_after`` is how long the server asked to wait first (seconds, from a
+    ``Retry-After`` header or a ``ServiceUnavailable`` message), if it said.
     """
 
     status = 503
@@ -32,11 +35,13 @@ class TransientError(AgentStreamsError):
         maybe_processed: bool,
         operation: str | None = None,
         cause: BaseException | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.maybe_processed = maybe_processed
         self.operation = operation
         self.cause = cause
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         processed = "may have been processed" if self.maybe_processed else "was not processed"

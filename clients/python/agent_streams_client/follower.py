@@ -40,7 +40,7 @@ from agent_streams_client.types import (
     StreamMessage,
     UIMessage,
 )
-from agent_streams_protocol.errors import StreamNotFound
+from agent_streams_protocol.errors import ServiceUnavailable, StreamNotFound
 from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTAS_PER_REQUEST, MAX_DELTAS_PER_STREAM
 
 if TYPE_CHECKING:
@@ -194,10 +194,10 @@ class ThreadFollower:
             try:
                 result = await self.poll()
                 failures = 0
-            except TransientError as exc:
+            except (TransientError, ServiceUnavailable) as exc:
                 if failures >= self._retry.max_retries:
                     raise
-                delay = max(self.poll_interval, self._retry.delay(failures, self._rand))
+                delay = max(self.poll_interval, self._retry.wait(exc, failures, self._rand))
                 failures += 1
                 log.info("follow %s: %s; retrying in %.2fs", self.thread_id, exc, delay)
                 await self._sleep(delay)

@@ -9,11 +9,13 @@ writer sending a delta every 250 ms.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -107,13 +109,15 @@ class HttpTransport:
             url += "?" + urlencode(route.query(args), quote_via=quote, safe="")
         body_obj = route.body(args)
         body = None if body_obj is None else json_body(body_obj)
-        status, reply = await asyncio.to_thread(self._send, operation, route.method, url, body)
+        status, reply, retry_after = await asyncio.to_thread(
+            self._send, operation, route.method, url, body
+        )
         if 200 <= status < 300:
             try:
                 return route.reply(reply)
             except ValueError as exc:
                 raise UnexpectedResponse(status, reply, operation=operation) from exc
-        return error_reply_value(operation, status, reply)
+        return error_reply_value(operation, status, reply, retry_after)
 
     async def close(self) -> None:
         with self._lock:
@@ -135,7 +139,9 @@ class HttpTransport:
                 self._pool = urllib3.PoolManager(maxsize=self._max_connections, block=False)
             return self._pool
 
-    def _send(self, operation: str, method: str, url: str, body: bytes | None) -> tuple[int, Any]:
+    def _send(
+        self, operation: str, method: str, url: str, body: bytes | None
+    ) -> tuple[int, Any, float | None]:
         headers = {"Accept": "application/json", **self._headers}
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -177,7 +183,11 @@ class HttpTransport:
             raise TransientError(
                 f"connection error: {exc}", maybe_processed=True, operation=operation, cause=exc
             ) from exc
-        return response.status, _decode(response.data)
+        return (
+            response.status,
+            _decode(response.data),
+            parse_retry_after(response.headers.get("Retry-After")),
+        )
 
     def _sign(
         self, method: str, url: str, body: bytes | None, headers: dict[str, str]
@@ -231,11 +241,31 @@ def _decode(data: bytes) -> Any:
         return data.decode("utf-8", errors="replace")
 
 
-def error_reply_value(operation: str, status: int, body: Any) -> Any:
+def parse_retry_after(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds: delta-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def error_reply_value(
+    operation: str, status: int, body: Any, retry_after: float | None = None
+) -> Any:
     """Raise what an HTTP error reply means, or return the value it stands for.
 
     The only error reply that is a value: ``add_delta``'s 404 ``StreamNotFound``,
-    which is ``False`` (the reference's return for a missing stream).
+    which is ``False`` (the reference's return for a missing stream). A throttle
+    (429, or the contract's 503 ``ServiceUnavailable``) is a :class:`TransientError`
+    carrying the reply's ``Retry-After``: it is never read as a missing stream.
     """
     code = body.get("error") if isinstance(body, dict) else None
     if code == StreamNotFound.__name__ and operation in NOT_FOUND_IS_FALSE:
@@ -243,20 +273,32 @@ def error_reply_value(operation: str, status: int, body: Any) -> Any:
     if status == 429:
         # Throttled at the gateway or by Lambda, before the function ran.
         raise TransientError(
-            f"throttled (HTTP 429): {_message(body)}", maybe_processed=False, operation=operation
+            f"throttled (HTTP 429): {_message(body)}",
+            maybe_processed=False,
+            operation=operation,
+            retry_after=retry_after,
         )
     if isinstance(code, str) and code in ERROR_CLASSES:
         error = AgentStreamsError.from_body(body)
         if isinstance(error, ServiceUnavailable):
             # The contract: "no error writes anything", and 503 is "safe to retry".
+            if retry_after is not None:
+                error.retry_after = max(1, round(retry_after))
             raise TransientError(
-                error.message, maybe_processed=False, operation=operation, cause=error
+                error.message,
+                maybe_processed=False,
+                operation=operation,
+                cause=error,
+                retry_after=retry_after,
             ) from error
         raise error
     if status >= 500:
         # A gateway 500/502/504 (function crashed or timed out): it may have run.
         raise TransientError(
-            f"HTTP {status}: {_message(body)}", maybe_processed=True, operation=operation
+            f"HTTP {status}: {_message(body)}",
+            maybe_processed=True,
+            operation=operation,
+            retry_after=retry_after,
         )
     if status == 422:
         raise ValidationError(_message(body))

@@ -46,6 +46,7 @@ _RETRYABLE_SERVICE = frozenset(
 #: not "it refused": a timeout or a crash, possibly after writing.
 _RUNTIME_CRASH = re.compile(r"^(Sandbox\.Timedout|Runtime\.(ExitError|OutOfMemory|Unknown))")
 _EXPECTED_START = re.compile(r"expects start (\d+)")
+_RETRY_AFTER = re.compile(r"retry after (\d+) s$")
 
 
 class LambdaTransport:
@@ -141,7 +142,11 @@ class LambdaTransport:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
             if code in _THROTTLED or status == 429:
                 raise TransientError(
-                    f"throttled: {exc}", maybe_processed=False, operation=operation, cause=exc
+                    f"throttled: {exc}",
+                    maybe_processed=False,
+                    operation=operation,
+                    cause=exc,
+                    retry_after=_seconds(exc.response.get("retryAfterSeconds")),
                 ) from exc
             if code in _RETRYABLE_SERVICE or status >= 500:
                 raise TransientError(
@@ -172,8 +177,15 @@ def function_error(operation: str, payload: Any) -> Exception:
     error_type = str(payload.get("errorType") or "FunctionError")
     message = str(payload.get("errorMessage") or "")
     if error_type == ServiceUnavailable.__name__:
-        # "safe to retry": the contract's errors write nothing.
-        return TransientError(message, maybe_processed=False, operation=operation)
+        # "safe to retry": the contract's errors write nothing. Lambda carries only the
+        # message; the server ends it with how long to wait.
+        match = _RETRY_AFTER.search(message)
+        return TransientError(
+            message,
+            maybe_processed=False,
+            operation=operation,
+            retry_after=float(match.group(1)) if match else None,
+        )
     if error_type in ERROR_CLASSES:
         error = AgentStreamsError.from_body({"error": error_type, "message": message})
         if isinstance(error, DeltaConflict):
@@ -184,3 +196,9 @@ def function_error(operation: str, payload: Any) -> Exception:
     if _RUNTIME_CRASH.match(error_type) or "Task timed out" in message:
         return TransientError(f"{error_type}: {message}", maybe_processed=True, operation=operation)
     return RemoteError(error_type, message)
+
+
+def _seconds(value: Any) -> float | None:
+    """Lambda's ``retryAfterSeconds`` (a string of digits, when it says)."""
+    text = str(value or "").strip()
+    return float(text) if text.isdigit() else None

@@ -18,7 +18,10 @@ they were signed, so real AWS endpoints, which do check, are out of its reach.
 :meth:`CountingProxy.window` collects what arrives while a block runs;
 :meth:`CountingProxy.gather` holds requests back until a given number are in
 flight (or a timeout passes), which shows whether a client issues them
-concurrently without depending on how fast the endpoint answers.
+concurrently without depending on how fast the endpoint answers;
+:meth:`CountingProxy.intercepting` answers chosen requests itself instead of
+forwarding them (an AWS that throttles, say), so a whole stack can be tried
+against faults over the wire.
 """
 
 from __future__ import annotations
@@ -74,6 +77,12 @@ _TARGET_SERVICES = {
     "AWSStepFunctions": "states",
     "AmazonSQS": "sqs",
 }
+
+
+#: An answer in place of the endpoint's: (status, headers, body).
+Answer = tuple[int, dict[str, str], bytes]
+#: Decides, per request (service, operation, body), whether to answer it here (None: forward).
+Interceptor = Callable[[str, str, bytes], Answer | None]
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,7 @@ class CountingProxy:
         self._base_path = parts.path.rstrip("/")
         self._tallies: list[Tally] = []
         self._gate: _Gate | None = None
+        self._interceptor: Interceptor | None = None
         #: Seconds added before forwarding each request (a modelled network round trip).
         self.latency = 0.0
         self._lock = threading.Lock()
@@ -298,6 +308,21 @@ class CountingProxy:
             with self._lock:
                 self._gate = None
 
+    @contextmanager
+    def intercepting(self, interceptor: Interceptor) -> Iterator[None]:
+        """Let ``interceptor`` answer requests in place of the endpoint while the block runs.
+
+        An answered request never reaches the endpoint; it is recorded with the status
+        it was answered with.
+        """
+        with self._lock:
+            self._interceptor = interceptor
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._interceptor = None
+
     # -- forwarding -----------------------------------------------------------
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -338,6 +363,7 @@ class CountingProxy:
         # together, whichever of them the gate lets go first.
         with self._lock:
             gate = self._gate
+            interceptor = self._interceptor
             tallies = list(self._tallies)
             self._in_flight += 1
             in_flight = self._in_flight
@@ -353,10 +379,15 @@ class CountingProxy:
         started = time.monotonic()
         if self.latency:
             time.sleep(self.latency)
+        answer = None if interceptor is None else interceptor(service, operation, body)
         try:
-            status, reply_headers, data = self._forward(
-                handler.command, handler.path, headers, body
-            )
+            if answer is not None:
+                status, data = answer[0], answer[2]
+                reply_headers = list(answer[1].items())
+            else:
+                status, reply_headers, data = self._forward(
+                    handler.command, handler.path, headers, body
+                )
         except Exception as exc:
             status, reply_headers, data = 502, [], f"proxy: {exc}".encode()
         finally:

@@ -4,10 +4,15 @@ boto3 is not imported: the layer talks to AWS through botocore (PynamoDB does
 too), which keeps cold starts short. ``AWS_ENDPOINT_URL`` and the per-service
 ``AWS_ENDPOINT_URL_<SERVICE>`` variables are honoured by botocore itself.
 
-Every client comes from one botocore session, PynamoDB's included (see
-``storage.models``): a session's first client loads the endpoint data and resolves
-credentials, which costs several times what a second client of the same session
-does, so a function that calls DynamoDB and Scheduler pays that once.
+Every client comes from one botocore session, and DynamoDB has one client,
+PynamoDB's included (see ``storage.models``): a session's first client loads the
+endpoint data and resolves credentials, which costs several times what a second
+client of the same session does, so a function that calls DynamoDB and Scheduler
+pays that once.
+
+botocore makes one attempt per call: retries are :mod:`agent_streams.retries`'s,
+which knows the invocation's deadline (botocore's own backoff does not, and can
+sleep past it) and DynamoDB's cancellation reasons (which botocore never retries).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from typing import Any
 creating_lock = threading.RLock()
 _clients: dict[tuple[str, str | None], Any] = {}
 _session: Any = None
+
+#: Connections per client: DynamoDB reads up to 16 streams at once (list_deltas).
+_POOL_SIZES = {"dynamodb": 32}
 
 
 def session() -> Any:
@@ -46,9 +54,10 @@ def client(service: str, region: str | None = None) -> Any:
                 service,
                 region_name=region,
                 config=botocore.config.Config(
-                    retries={"mode": "standard", "max_attempts": 5},
+                    retries={"mode": "standard", "total_max_attempts": 1},
                     connect_timeout=3,
                     read_timeout=10,
+                    max_pool_connections=_POOL_SIZES.get(service, 10),
                 ),
             )
             _clients[key] = found
@@ -64,8 +73,18 @@ def reset_clients() -> None:
 
 
 def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (None for anything else)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
         return None if code is None else str(code)
+    return None
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of the reply a botocore ``ClientError`` came from."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return None if status is None else int(status)
     return None

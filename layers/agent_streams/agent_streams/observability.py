@@ -2,7 +2,8 @@
 
 Metrics an operator watches: DeltasWritten, DeltaBytes, DeltaConflicts,
 StreamsCreated, StreamsFinished, StreamsAborted, StreamsTimedOut,
-StreamsCleanedUp, ThreadsDeleted, ScheduleFailures.
+StreamsCleanedUp, ThreadsDeleted, ScheduleFailures, AwsRetries (transient AWS
+failures retried; see ``agent_streams.retries``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from typing import Literal, Protocol
 
 from agent_streams.aws import client, error_code
 from agent_streams.config import Settings
-from agent_streams_protocol.errors import ServiceUnavailable
+from agent_streams.retries import failure, retrying
+
+SERVICE = "EventBridge Scheduler"
 
 Target = Literal["timeout", "cleanup"]
 NAME_PATTERN = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
@@ -80,33 +82,41 @@ class EventBridgeScheduler:
         }
         if settings.scheduler_dlq_arn:
             target_spec["DeadLetterConfig"] = {"Arn": settings.scheduler_dlq_arn}
+        group = settings.require("schedule_group")
+        what = f"create schedule {name}"
         try:
-            client("scheduler", settings.region).create_schedule(
-                Name=name,
-                GroupName=settings.require("schedule_group"),
-                ScheduleExpression=at_expression(at_ms),
-                ScheduleExpressionTimezone="UTC",
-                FlexibleTimeWindow={"Mode": "OFF"},
-                ActionAfterCompletion="DELETE",
-                State="ENABLED",
-                Target=target_spec,
+            retrying(
+                lambda: client("scheduler", settings.region).create_schedule(
+                    Name=name,
+                    GroupName=group,
+                    ScheduleExpression=at_expression(at_ms),
+                    ScheduleExpressionTimezone="UTC",
+                    FlexibleTimeWindow={"Mode": "OFF"},
+                    ActionAfterCompletion="DELETE",
+                    State="ENABLED",
+                    Target=target_spec,
+                ),
+                what=what,
             )
         except Exception as exc:
+            # Also what a retry meets after an attempt that created it and lost the reply.
             if error_code(exc) == "ConflictException":
                 return
-            raise ServiceUnavailable(
-                f"EventBridge Scheduler failed to create {name}: {exc}"
-            ) from exc
+            raise failure(exc, SERVICE, what) from exc
 
     def cancel(self, name: str) -> bool:
+        settings = self._settings
+        group = settings.require("schedule_group")
+        what = f"delete schedule {name}"
         try:
-            client("scheduler", self._settings.region).delete_schedule(
-                Name=name, GroupName=self._settings.require("schedule_group")
+            retrying(
+                lambda: client("scheduler", settings.region).delete_schedule(
+                    Name=name, GroupName=group
+                ),
+                what=what,
             )
         except Exception as exc:
             if error_code(exc) == "ResourceNotFoundException":
                 return False
-            raise ServiceUnavailable(
-                f"EventBridge Scheduler failed to delete {name}: {exc}"
-            ) from exc
+            raise failure(exc, SERVICE, what) from exc
         return True

@@ -7,7 +7,9 @@ from typing import Protocol
 
 from agent_streams.aws import client, error_code
 from agent_streams.config import Settings
-from agent_streams_protocol.errors import ServiceUnavailable
+from agent_streams.retries import failure, retrying
+
+SERVICE = "Step Functions"
 
 
 class Workflows(Protocol):
@@ -29,26 +31,34 @@ class StepFunctionsWorkflows:
     def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
         machine = self._settings.require("delete_thread_state_machine_arn")
         name = execution_name(thread_id, attempt)
+        region = self._settings.region
+        what = f"start execution {name}"
         try:
-            reply = client("stepfunctions", self._settings.region).start_execution(
-                stateMachineArn=machine, name=name, input=json.dumps({"threadId": thread_id})
+            reply = retrying(
+                lambda: client("stepfunctions", region).start_execution(
+                    stateMachineArn=machine, name=name, input=json.dumps({"threadId": thread_id})
+                ),
+                what=what,
             )
         except Exception as exc:
             if error_code(exc) == "ExecutionAlreadyExists":
                 # The same name was started by a concurrent call (or a retry): it is ours.
                 return machine.replace(":stateMachine:", ":execution:") + ":" + name
-            raise ServiceUnavailable(f"Step Functions failed to start {name}: {exc}") from exc
+            raise failure(exc, SERVICE, what) from exc
         return str(reply["executionArn"])
 
     def is_running(self, execution_arn: str) -> bool:
+        region = self._settings.region
+        what = "describe an execution"
         try:
-            reply = client("stepfunctions", self._settings.region).describe_execution(
-                executionArn=execution_arn
+            reply = retrying(
+                lambda: client("stepfunctions", region).describe_execution(
+                    executionArn=execution_arn
+                ),
+                what=what,
             )
         except Exception as exc:
             if error_code(exc) == "ExecutionDoesNotExist":
                 return False
-            raise ServiceUnavailable(
-                f"Step Functions failed to describe an execution: {exc}"
-            ) from exc
+            raise failure(exc, SERVICE, what) from exc
         return str(reply["status"]) == "RUNNING"

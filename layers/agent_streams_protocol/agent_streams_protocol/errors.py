@@ -37,6 +37,9 @@ class AgentStreamsError(Exception):
         AgentStreamsError.__init__(err, str(body.get("message", "")))
         if isinstance(err, DeltaConflict):
             err.expected_start = int(body.get("expectedStart", -1))
+        if isinstance(err, ServiceUnavailable):
+            # The HTTP reply carries it in its Retry-After header, which the caller reads.
+            err.retry_after = ServiceUnavailable.DEFAULT_RETRY_AFTER
         return err
 
 
@@ -105,9 +108,32 @@ class DeltaTooLarge(AgentStreamsError):
 
 
 class ServiceUnavailable(AgentStreamsError):
-    """AWS kept throttling or failing after bounded retries (503); safe to retry."""
+    """AWS kept throttling or failing after bounded retries (503); safe to retry.
+
+    Nothing was written (or what was is exactly what a retry of the same request
+    would write). ``retry_after`` is how many seconds to wait before trying again:
+    the HTTP reply's ``Retry-After`` header, and the end of a direct invoke's message.
+    """
 
     status = 503
+    #: What callers are asked to wait when the failing side says nothing more precise.
+    DEFAULT_RETRY_AFTER: ClassVar[int] = 1
+
+    def __init__(self, message: str, *, retry_after: int = DEFAULT_RETRY_AFTER) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(f"{message}; retry after {self.retry_after} s")
+
+
+class InternalError(AgentStreamsError):
+    """An unexpected failure (500): AWS refused a request the service should not have
+    made (a bug or a misconfigured deployment), or stored data breaks an invariant.
+    Retrying the same request will not help.
+
+    Its code is the one every unexpected failure already answers with (HTTP 500
+    ``{"error": "InternalError"}``), so it is not one of the :data:`ERROR_CLASSES`
+    a client rebuilds: to a caller it is an unexpected failure like any other."""
+
+    status = 500
 
 
 ERROR_CLASSES: dict[str, type[AgentStreamsError]] = {

@@ -73,6 +73,7 @@ def gateway(api: Any) -> Iterator[str]:
             raw = self.rfile.read(length).decode() if length else None
             parts = urlsplit(self.path)
             found = _match(self.command, parts.path)
+            headers: dict[str, str] = {}
             if found is None:
                 status, body = 404, json.dumps({"message": "Not Found"})
             else:
@@ -96,9 +97,12 @@ def gateway(api: Any) -> Iterator[str]:
                 }
                 response = load_function(operation).handler(event, api.context)
                 status, body = response["statusCode"], response.get("body")
+                headers = response.get("headers") or {}
             data = (body or "").encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            if "Retry-After" in headers:
+                self.send_header("Retry-After", headers["Retry-After"])
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -208,3 +212,70 @@ def test_streamer_and_follower_against_the_handlers(api: Any, way: str) -> None:
 
     with clients(api) as c:
         run(body(c[way]))
+
+
+@pytest.mark.parametrize("way", ["direct", "http"])
+def test_a_writer_throttled_past_the_servers_retries_loses_nothing(
+    api: Any, way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every transaction after the stream's creation is cancelled for a throttled stream
+    item until the server's retries run out twice (503 ``ServiceUnavailable``,
+    ``Retry-After: 1``): the writer sends the same delta again after waiting, and the
+    reply arrives whole."""
+    from agent_streams import retries
+    from tests.integration.conftest import dynamodb_client
+    from tests.integration.reliability_faults import Faults, cancelled
+
+    monkeypatch.setattr(retries, "sleep", lambda seconds: None)
+    faults = Faults()
+    fault = faults.inject(
+        dynamodb_client(),
+        "TransactWriteItems",
+        cancelled("None", "ThrottlingError"),
+        times=2 * retries.BACKOFF.attempts,
+        skip=1,
+    )
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.sleep(0)
+
+    async def body(c: StreamsClient) -> None:
+        tid = (await c.create_thread())["threadId"]
+        aborted: list[str] = []
+        words = [f"w{i} " for i in range(30)]
+        async with DeltaStreamer(
+            c,
+            thread_id=tid,
+            order=0,
+            step_order=0,
+            throttle_ms=0,
+            compress=False,
+            sleep=sleep,
+            on_async_abort=aborted.append,
+        ) as s:
+            await s.add_parts([{"type": "start"}, {"type": "text-start", "id": "t"}])
+            for w in words:
+                await s.add_parts([td(w, "t")])
+                await asyncio.sleep(0)
+            await s.add_parts([{"type": "text-end", "id": "t"}, {"type": "finish"}])
+        assert aborted == []
+        assert s.finished
+        sid = s.stream_id or ""
+        state = await c.get_stream(sid)
+        assert (state["status"], state["nextStart"]) == ("finished", len(words) + 4)
+        deltas = await c.list_deltas(tid, {sid: 0})
+        starts = [(d["start"], d["end"]) for d in deltas]
+        assert [start for start, _ in starts] == [0, *[end for _, end in starts[:-1]]]
+        text = "".join(p["delta"] for d in deltas for p in d["parts"] if p["type"] == "text-delta")
+        assert text == "".join(words)
+
+    try:
+        with clients(api) as c:
+            run(body(c[way]))
+    finally:
+        faults.remove_all()
+    assert fault.injected == 2 * retries.BACKOFF.attempts
+    # Twice the server gave up and said when to come back; the writer waited that long.
+    assert sum(1 for seconds in slept if seconds >= 1) >= 2

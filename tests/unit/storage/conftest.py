@@ -21,9 +21,9 @@ def new_dynamo_repository(request: pytest.FixtureRequest) -> Repository:
 
 def _close(repository: Repository) -> None:
     # DynamoRepository keeps a thread pool for concurrent queries: do not leak one per test.
-    executor = getattr(repository, "_executor", None)
-    if executor is not None:
-        executor.shutdown(wait=True)
+    close = getattr(repository, "close", None)
+    if close is not None:
+        close()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,11 +1,11 @@
 """Guards for what DynamoRepository assumes about PynamoDB transactions.
 
-``DynamoRepository._classify`` reads a cancelled transaction's reasons by
-position: the delta's put first, the stream's update last. That holds only
-because PynamoDB sends a transaction's items grouped as condition checks,
-deletes, puts, then updates, whatever order the code added them in (the
-repository adds the update first). If PynamoDB ever sends them in call order,
-these tests fail before appends start misreading conflicts.
+``storage.transactions.Transaction`` names its items and reads a cancelled
+transaction's reasons by name, computing where each item was sent: PynamoDB
+sends a transaction's items grouped as condition checks, deletes, puts, then
+updates, whatever order the code added them in (the repository adds the update
+first). If PynamoDB ever sends them in call order, these tests fail before
+appends start misreading conflicts.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pynamodb.connection.base import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem
+from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem, connection
 from agent_streams.storage.repository import Repository
 
 from .helpers import LIVE, NOW, PARTS, SETTINGS, delta, seed, stream
@@ -52,8 +52,7 @@ def test_pynamodb_sends_checks_deletes_puts_then_updates(
 ) -> None:
     seed(dynamo_repo, stream("s1"), stream("s2"))
     sent.clear()
-    connection = StreamItem._get_connection().connection
-    with TransactWrite(connection=connection) as tx:  # added in the reverse order
+    with TransactWrite(connection=connection()) as tx:  # added in the reverse order
         tx.update(StreamItem("s1"), actions=[StreamItem.last_heartbeat.set(NOW)])
         tx.save(DeltaItem("s1", 0, end=1, parts=PARTS, expires_at=LIVE))
         tx.delete(StreamItem("s2"))
@@ -72,8 +71,7 @@ def test_cancellation_reasons_follow_the_sent_order(dynamo_repo: Repository) -> 
     DeltaItem("s1", 0, end=1, parts=PARTS, expires_at=LIVE).save()
 
     def both_conditions_fail() -> None:
-        connection = StreamItem._get_connection().connection
-        with TransactWrite(connection=connection) as tx:
+        with TransactWrite(connection=connection()) as tx:
             # Added update first, as DynamoRepository does; both ask for the item found.
             tx.update(
                 StreamItem("s1"),
@@ -118,3 +116,22 @@ def test_an_append_is_one_transaction_delta_put_first(
         ("Put", SETTINGS.deltas_table),
         ("Update", SETTINGS.streams_table),
     ]
+
+
+def test_a_transactions_names_follow_the_order_it_is_sent_in(
+    dynamo_repo: Repository, sent: Captured
+) -> None:
+    from agent_streams.storage.transactions import Transaction
+
+    seed(dynamo_repo, stream("s1"))
+    sent.clear()
+    tx = Transaction()  # added in the reverse of the sent order
+    tx.update("stream", StreamItem("s1"), [StreamItem.last_heartbeat.set(NOW)],
+              StreamItem.status == "streaming")  # fmt: skip
+    tx.put("delta", DeltaItem("s1", 0, end=1, parts=PARTS, expires_at=LIVE),
+           DeltaItem.stream_id.does_not_exist())  # fmt: skip
+    tx.check("thread", ThreadItem, "t1", ThreadItem.status == "active")
+    tx.commit()
+    (request,) = [kwargs for op, kwargs in sent if op == "TransactWriteItems"]
+    kinds = {"thread": "ConditionCheck", "delta": "Put", "stream": "Update"}
+    assert [kinds[name] for name in tx.names()] == [kind for kind, _ in item_kinds(request)]

@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from botocore.exceptions import ClientError
-from pynamodb.exceptions import PynamoDBException
 
 from agent_streams.storage.repository import Repository
 from agent_streams.types import Delta, Stream, StreamStatus
-from agent_streams_protocol.errors import ThreadDeleting, ThreadNotFound
+from agent_streams_protocol.errors import InternalError, ThreadDeleting, ThreadNotFound
 
 from .helpers import (
     DELTA_TTL,
@@ -30,8 +28,9 @@ from .helpers import (
     thread,
 )
 
-#: What a refused write raises: a PynamoDB or botocore error, or the fake's ValueError.
-REFUSED = (ValueError, PynamoDBException, ClientError)
+#: What a write DynamoDB refuses for good raises: nothing from botocore or PynamoDB
+#: leaves storage.
+REFUSED = InternalError
 OTHER_PARTS = '[{"type":"text-delta","id":"t","delta":"HO"}]'
 ALL: list[StreamStatus] = ["streaming", "finished", "aborted"]
 

@@ -15,7 +15,12 @@ import math
 from typing import Any
 
 from agent_streams.api.operation import HttpRoute, Reply
-from agent_streams_protocol.errors import AgentStreamsError, DeltaTooLarge, ValidationError
+from agent_streams_protocol.errors import (
+    AgentStreamsError,
+    DeltaTooLarge,
+    ServiceUnavailable,
+    ValidationError,
+)
 
 #: Largest request body accepted (a delta item is at most 400 KB; JSON escaping can double it).
 MAX_BODY_BYTES = 1024 * 1024
@@ -125,7 +130,11 @@ def respond(reply: Reply) -> dict[str, Any]:
 
 
 def error_reply(error: AgentStreamsError) -> dict[str, Any]:
-    return respond(Reply(error.status, error.to_body()))
+    response = respond(Reply(error.status, error.to_body()))
+    if isinstance(error, ServiceUnavailable):
+        # RFC 9110: how long to wait before the same request (it is safe to repeat).
+        response["headers"]["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def internal_error_reply() -> dict[str, Any]:

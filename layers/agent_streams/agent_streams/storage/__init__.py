@@ -1,8 +1,9 @@
 """Storage: the only package that knows DynamoDB.
 
-``repository`` says what the service needs (in domain terms), ``dynamo``
-implements it on DynamoDB with PynamoDB, ``memory`` is the in-memory fake used
-by unit tests. Both pass the same contract tests.
+``repository`` says what the service needs (in domain terms); ``dynamo``
+implements it on DynamoDB (PynamoDB for items and transactions, the low-level
+client for queries and batch writes) and raises nothing but the contract's errors.
+Its contract tests run on moto.
 """
 
 from agent_streams.storage.repository import (

@@ -16,13 +16,6 @@ def encode_parts(parts: list[Any]) -> str:
     return _encoder.encode(parts)
 
 
-def decode_parts(raw: str) -> list[Any]:
-    value = json.loads(raw)
-    if not isinstance(value, list):
-        raise ValueError("stored parts are not a JSON array")
-    return value
-
-
 def _number_size(value: int) -> int:
     # DynamoDB: about one byte per two significant digits, plus one.
     digits = len(str(abs(value)).rstrip("0")) or 1

@@ -1,7 +1,8 @@
 """PynamoDB models of the three tables and the Streams index.
 
 Table names come from settings at run time: :func:`bind_models` points the
-models at them (and forgets cached connections when they change).
+models at them (and forgets cached connections when they change), on the
+process's one DynamoDB client (timeouts, pool and retries are ``agent_streams.aws``'s).
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ _UNBOUND = "agent-streams-unbound"
 class _Meta:
     table_name = _UNBOUND
     region: str | None = None
-    connect_timeout_seconds = 3
-    read_timeout_seconds = 10
-    max_pool_connections = 32
     billing_mode = "PAY_PER_REQUEST"
 
 
@@ -104,7 +102,7 @@ class DeltaItem(Model):
 
 
 def bind_models(settings: Settings) -> None:
-    """Point the models at the configured tables and index."""
+    """Point the models at the configured tables, on the process's DynamoDB client."""
     pairs: tuple[tuple[type[Model], str], ...] = (
         (ThreadItem, settings.require("threads_table")),
         (StreamItem, settings.require("streams_table")),
@@ -119,45 +117,39 @@ def bind_models(settings: Settings) -> None:
     _share_connection()
 
 
-class _Connection(Connection):
-    """PynamoDB's connection, its client made from the process's botocore session
-    (``agent_streams.aws``) rather than from a session of its own."""
+def connection() -> Connection:
+    """The PynamoDB connection the models share (what ``TransactWrite`` is given)."""
+    return _share_connection()
 
-    @property
-    def session(self) -> Any:
-        return aws.session()
+
+class _Connection(Connection):
+    """PynamoDB's connection on the process's one DynamoDB client (``aws.client``).
+
+    botocore makes one attempt per call there: retries are ``agent_streams.retries``'s.
+    """
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            with aws.creating_lock:
-                return super().client
-        return super().client
+        return aws.client("dynamodb", self.region)
 
 
-def _share_connection() -> None:
+def _share_connection() -> _Connection:
     """One PynamoDB connection (so one botocore client) for the three models.
 
-    Left alone, each model makes its own connection, each with a botocore session
-    of its own: an operation touching two tables, or reading concurrently, built a
-    second client and loaded the endpoint data again on its first call. The models'
-    settings are the same (``_Meta``); only the table differs, and a connection
-    serves any table whose schema it was given.
+    PynamoDB has no public way to hand its models a connection or a client: left
+    alone, each model builds a connection with a botocore session and client of
+    its own, so an operation touching two tables, or reading concurrently, built a
+    second client and loaded the endpoint data again on its first call. This is
+    the one place that reaches into PynamoDB's internals (a model's table
+    connection); the models' settings are the same (``_Meta``), only the table
+    differs, and a connection serves any table whose schema it was given.
     """
     first = StreamItem._get_connection()
     if isinstance(first.connection, _Connection):
         shared = first.connection
     else:
         meta: Any = StreamItem.Meta
-        shared = _Connection(
-            region=meta.region,
-            host=meta.host,
-            connect_timeout_seconds=meta.connect_timeout_seconds,
-            read_timeout_seconds=meta.read_timeout_seconds,
-            max_retry_attempts=meta.max_retry_attempts,
-            max_pool_connections=meta.max_pool_connections,
-            extra_headers=meta.extra_headers,
-        )
+        shared = _Connection(region=meta.region)
     for model in (StreamItem, DeltaItem, ThreadItem):
         table = model._get_connection()
         if table.connection is shared:
@@ -167,6 +159,7 @@ def _share_connection() -> None:
         except TableError:
             shared.add_meta_table(table.get_meta_table())
         table.connection = shared
+    return shared
 
 
 def dumps_options(value: dict[str, Any] | None) -> str | None:

@@ -1,0 +1,135 @@
+"""Items to domain objects and back: raw DynamoDB items (low-level reads, the items a
+cancelled transaction returns) and PynamoDB models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent_streams.storage.keys import status_order_key
+from agent_streams.storage.models import (
+    DeltaItem,
+    StreamItem,
+    ThreadItem,
+    dumps_options,
+    loads_options,
+)
+from agent_streams.storage.repository import DeltaWrite
+from agent_streams.types import Stream, StreamMetadata, Thread
+
+Raw = dict[str, Any]
+
+
+def _n(raw: Raw, name: str) -> int | None:
+    value = raw.get(name)
+    return None if value is None else int(value["N"])
+
+
+def _s(raw: Raw, name: str) -> str | None:
+    value = raw.get(name)
+    return None if value is None else str(value["S"])
+
+
+def stream_from_raw(raw: Raw) -> Stream:
+    """A stream from a raw DynamoDB item (full or index-projected)."""
+    return Stream(
+        stream_id=str(raw["streamId"]["S"]),
+        thread_id=str(raw["threadId"]["S"]),
+        order=_n(raw, "order") or 0,
+        step_order=_n(raw, "stepOrder") or 0,
+        status=_s(raw, "status"),  # type: ignore[arg-type]
+        created_at=_n(raw, "createdAt") or 0,
+        last_heartbeat=_n(raw, "lastHeartbeat") or 0,
+        next_start=_n(raw, "nextStart") or 0,
+        meta=StreamMetadata(
+            format=_s(raw, "format"),  # type: ignore[arg-type]
+            user_id=_s(raw, "userId"),
+            agent_name=_s(raw, "agentName"),
+            model=_s(raw, "model"),
+            provider=_s(raw, "provider"),
+            provider_options=loads_options(_s(raw, "providerOptions")),
+        ),
+        reason=_s(raw, "reason"),
+        ended_at=_n(raw, "endedAt"),
+        timeout_schedule=_s(raw, "timeoutSchedule"),
+        cleanup_schedule=_s(raw, "cleanupSchedule"),
+        timeout_at=_n(raw, "timeoutAt"),
+        expires_at=_n(raw, "expiresAt"),
+    )
+
+
+def stream_from_item(item: StreamItem) -> Stream:
+    return stream_from_raw(item.serialize())
+
+
+def stream_item(stream: Stream) -> StreamItem:
+    return StreamItem(
+        stream.stream_id,
+        thread_id=stream.thread_id,
+        status_order=status_order_key(stream.status, stream.order, stream.step_order),
+        status=stream.status,
+        order=stream.order,
+        step_order=stream.step_order,
+        created_at=stream.created_at,
+        last_heartbeat=stream.last_heartbeat,
+        next_start=stream.next_start,
+        format=stream.meta.format,
+        user_id=stream.meta.user_id,
+        agent_name=stream.meta.agent_name,
+        model=stream.meta.model,
+        provider=stream.meta.provider,
+        provider_options=dumps_options(stream.meta.provider_options),
+        reason=stream.reason,
+        ended_at=stream.ended_at,
+        timeout_schedule=stream.timeout_schedule,
+        cleanup_schedule=stream.cleanup_schedule,
+        timeout_at=stream.timeout_at,
+        expires_at=stream.expires_at,
+    )
+
+
+def thread_from_item(item: ThreadItem) -> Thread:
+    return Thread(
+        thread_id=item.thread_id,
+        created_at=int(item.created_at),
+        status=item.status,  # type: ignore[arg-type]
+        user_id=item.user_id,
+        title=item.title,
+        summary=item.summary,
+        deleting_since=None if item.deleting_since is None else int(item.deleting_since),
+        execution_arn=item.execution_arn,
+        deletion_attempt=int(item.deletion_attempt or 0),
+    )
+
+
+def thread_item(thread: Thread) -> ThreadItem:
+    """A new thread's item: deletion bookkeeping is never written at creation."""
+    return ThreadItem(
+        thread.thread_id,
+        status=thread.status,
+        created_at=thread.created_at,
+        user_id=thread.user_id,
+        title=thread.title,
+        summary=thread.summary,
+    )
+
+
+def delta_item(stream_id: str, delta: DeltaWrite) -> DeltaItem:
+    return DeltaItem(
+        stream_id,
+        delta.start,
+        end=delta.end,
+        parts=delta.parts_json,
+        expires_at=delta.expires_at,
+    )
+
+
+def same_delta(raw: Raw, delta: DeltaWrite) -> bool:
+    """Whether a stored delta item is ``delta`` (an identical retry of it)."""
+    return int(raw["end"]["N"]) == delta.end and raw["parts"]["S"] == delta.parts_json
+
+
+def live(stream: Stream | None, now: int) -> Stream | None:
+    """The stream, unless its TTL has passed (DynamoDB may take days to remove it)."""
+    if stream is None or (stream.expires_at is not None and stream.expires_at * 1000 <= now):
+        return None
+    return stream
