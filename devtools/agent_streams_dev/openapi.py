@@ -72,6 +72,15 @@ _ERROR_TEXT = {
         "it does (a retry of an already accepted delta is not a conflict)"
     ),
     "DeltaTooLarge": "the delta would not fit in one item; split its parts into smaller deltas",
+    "ReplyTooLarge": (
+        "the reply would not fit the 6 MB a Lambda function may return; the message says how "
+        "to read the same thing in smaller replies"
+    ),
+    "Unauthorized": (
+        "the JWT authorizer verified the token, but it has no subject (`sub`); API Gateway "
+        'itself answers 401 `{"message":"Unauthorized"}` to a missing or invalid token'
+    ),
+    "Forbidden": "a JWT caller named another user as the owner of what it creates",
     "ServiceUnavailable": "AWS kept throttling or failing after bounded retries; safe to retry",
 }
 
@@ -295,6 +304,8 @@ def operation_object(
                 "application/json": {"schema": {"$ref": REF.format(model=route.reply_schema)}}
             },
         }
+    for other in route.other_success:
+        responses[str(other)] = {"description": http.HTTPStatus(other).phrase}
     for error_status in sorted(set(route.errors)):
         responses[str(error_status)] = _error_response(error_status, path_ids)
     responses["default"] = _default_response()

@@ -57,7 +57,10 @@ class LocalFunction:
     def invoke(self, event: Any) -> Any:
         context = LocalLambdaContext(self.name, self.spec.timeout, invoked_function_arn=self.arn)
         try:
-            return self.handler(event, context)
+            result = self.handler(event, context)
+            # A handler returns JSON text as bytes when its value holds lone surrogates
+            # (Lambda sends bytes as they are); callers here get the value it stands for.
+            return json.loads(result) if isinstance(result, bytes) else result
         except Exception as exc:
             raise FunctionError(
                 {

@@ -1,8 +1,8 @@
 """Logger, Tracer and Metrics, made once and shared by every function.
 
 Metrics an operator watches: DeltasWritten, DeltaBytes, DeltaConflicts,
-StreamsCreated, StreamsFinished, StreamsAborted, StreamsTimedOut,
-StreamsCleanedUp, ThreadsDeleted, ScheduleFailures.
+StreamsCreated, StreamsFinished, StreamsAborted, StreamsTimedOut, StreamsExpired,
+StreamsCleanedUp, ThreadsDeleted, ScheduleFailures, DeletionsHandedOver.
 """
 
 from __future__ import annotations
