@@ -151,7 +151,11 @@ ROUTES: dict[str, Any] = {
     "create_thread": lambda ids: ({}, None, {"title": "t"}),
     "get_thread": lambda ids: ({"threadId": ids["threadId"]}, None, None),
     "delete_thread": lambda ids: ({"threadId": ids["threadId"]}, None, None),
-    "create_stream": lambda ids: ({"threadId": ids["threadId"]}, None, {"order": 5, "stepOrder": 0}),
+    "create_stream": lambda ids: (
+        {"threadId": ids["threadId"]},
+        None,
+        {"order": 5, "stepOrder": 0},
+    ),
     "list_streams": lambda ids: ({"threadId": ids["threadId"]}, {"statuses": "streaming"}, None),
     "list_deltas": lambda ids: (
         {"threadId": ids["threadId"]},
@@ -265,9 +269,7 @@ class TestJwtWriters:
         assert 200 <= status < 300, body
 
     @pytest.mark.parametrize("operation", WRITERS)
-    def test_a_thread_without_an_owner_is_nobodys_to_write(
-        self, api: Api, operation: str
-    ) -> None:
+    def test_a_thread_without_an_owner_is_nobodys_to_write(self, api: Api, operation: str) -> None:
         thread = api.direct("create_thread", {})["threadId"]
         stream = api.direct("create_stream", {"threadId": thread, "order": 0, "stepOrder": 0})
         parts = [{"type": "text-start", "id": "t"}, {"type": "text-delta", "id": "t", "delta": "a"}]

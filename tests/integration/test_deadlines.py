@@ -60,7 +60,9 @@ class TestDeleteStream:
         else:
             body = hurried.direct("delete_stream", {"streamId": stream_id})
         ((name, scope),) = stack.workflows.scoped.items()
-        assert body == {"executionArn": f"arn:aws:states:us-east-1:000000000000:execution:fake:{name}"}
+        assert body == {
+            "executionArn": f"arn:aws:states:us-east-1:000000000000:execution:fake:{name}"
+        }
         assert scope == {"streamId": stream_id}
         assert name == f"stream-{stream_id}-{stack.clock.now_ms()}"
 

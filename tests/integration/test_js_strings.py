@@ -50,7 +50,9 @@ def test_halves_are_accepted_stored_as_escapes_and_returned_as_written(
     assert HIGH in stored[0]["parts"]["S"] and LOW in stored[1]["parts"]["S"]
     # Over HTTP: the reply body carries the very escapes the writer sent.
     route = load_function("list_deltas").OPERATION.http
-    event = http_event(route.method, route.path, {"threadId": thread_id}, {"cursors": f"{ui_stream}:0"})
+    event = http_event(
+        route.method, route.path, {"threadId": thread_id}, {"cursors": f"{ui_stream}:0"}
+    )
     response = load_function("list_deltas").handler(event, api.context)
     assert f'"smile {HIGH}"' in response["body"] and f'"{LOW}!"' in response["body"]
     lambda_json(response).encode("utf-8")  # what the runtime does: it can
@@ -71,7 +73,9 @@ def test_a_direct_invoke_returns_them_as_json_escapes(
     assert HIGH.encode() in raw
     assert json.loads(raw)[1]["parts"][0]["delta"] == "\ude00!"
     # Values without halves are returned as values, as before.
-    assert isinstance(load_function("get_stream").handler({"streamId": ui_stream}, api.context), dict)
+    assert isinstance(
+        load_function("get_stream").handler({"streamId": ui_stream}, api.context), dict
+    )
 
 
 def test_the_message_joins_them_into_the_character(

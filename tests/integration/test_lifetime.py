@@ -69,7 +69,8 @@ def test_a_stream_written_for_a_day_is_aborted_expired_with_its_log_whole(
     # A delta every 5 minutes, for a day and a bit: the writer never goes quiet.
     while stack.clock.now_ms() < created + MAX_STREAM_LIFETIME_MS + 30 * MINUTE_MS:
         accepted = api.direct(
-            "add_delta", {"streamId": stream, "start": start, "end": start + 1, "parts": [part(start)]}
+            "add_delta",
+            {"streamId": stream, "start": start, "end": start + 1, "parts": [part(start)]},
         )
         if not accepted:
             break

@@ -169,7 +169,12 @@ class TestStreamingMessages:
         """The issue's reproduction: one finished stream of 24 x 360 KB deltas (12.2 MB)."""
         api.direct(
             "add_delta",
-            {"streamId": stream_id, "start": 0, "end": 1, "parts": [{"type": "text-start", "id": "t"}]},
+            {
+                "streamId": stream_id,
+                "start": 0,
+                "end": 1,
+                "parts": [{"type": "text-start", "id": "t"}],
+            },
         )
         text = "a" * 360_000
         for start in range(1, 25):
@@ -207,7 +212,12 @@ class TestStreamingMessages:
     def test_a_reply_that_fits_is_served(self, api: Api, thread_id: str, stream_id: str) -> None:
         api.direct(
             "add_delta",
-            {"streamId": stream_id, "start": 0, "end": 1, "parts": [{"type": "text-start", "id": "t"}]},
+            {
+                "streamId": stream_id,
+                "start": 0,
+                "end": 1,
+                "parts": [{"type": "text-start", "id": "t"}],
+            },
         )
         for start in range(1, 15):  # 14 x 360 KB: about 5 MB of message
             api.direct("add_delta", one_part_delta(stream_id, start, "b" * 360_000))
@@ -225,7 +235,12 @@ class TestStreamingMessages:
         monkeypatch.setattr(messages, "MAX_MATERIALISED_BYTES", 100_000)
         api.direct(
             "add_delta",
-            {"streamId": stream_id, "start": 0, "end": 1, "parts": [{"type": "text-start", "id": "t"}]},
+            {
+                "streamId": stream_id,
+                "start": 0,
+                "end": 1,
+                "parts": [{"type": "text-start", "id": "t"}],
+            },
         )
         for start in range(1, 4):
             api.direct("add_delta", one_part_delta(stream_id, start, "c" * 60_000))

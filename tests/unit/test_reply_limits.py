@@ -33,14 +33,29 @@ STREAM_ID = "A" * 40  # the longest id
 #: separators, 2-, 3- and 4-byte characters, lone surrogates.
 nasty_text = st.text(
     alphabet=st.sampled_from(
-        ['"', "\\", "\x01", "\n", ",", ":", "a", "é", "\u2028", "中", "\U0001f600", "\ud83d", "\ude00"]
+        [
+            '"',
+            "\\",
+            "\x01",
+            "\n",
+            ",",
+            ":",
+            "a",
+            "é",
+            "\u2028",
+            "中",
+            "\U0001f600",
+            "\ud83d",
+            "\ude00",
+        ]
     ),
     max_size=40,
 )
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | nasty_text,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(nasty_text, children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(nasty_text, children, max_size=4)
+    ),
     max_leaves=20,
 )
 parts_lists = st.lists(

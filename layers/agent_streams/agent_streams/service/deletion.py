@@ -21,7 +21,7 @@ deleted stream's log shrinks from its end, never with a hole.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent_streams.observability import count, logger
@@ -46,6 +46,20 @@ STREAMS_PAGE = 25
 PAGE_TIME_FACTOR = 1.5
 
 
+@dataclass
+class Budget:
+    """An invocation's time for deleting, and how long its pages have taken so far."""
+
+    deadline: Deadline
+    slowest_page: float = field(default=0.0)
+
+    def another_page_fits(self) -> bool:
+        return self.deadline.remaining() >= self.slowest_page * PAGE_TIME_FACTOR
+
+    def record_page(self, seconds: float) -> None:
+        self.slowest_page = max(self.slowest_page, seconds)
+
+
 @dataclass(frozen=True, slots=True)
 class PageResult:
     """``delete_thread_streams_page``'s reply: progress, for the state machine's loop."""
@@ -67,7 +81,7 @@ def purge_stream(
     ctx: Services,
     stream_id: str,
     stream: Stream | None,
-    deadline: Deadline | None,
+    budget: Budget | None,
     reason: str,
 ) -> int | None:
     """Delete a stream and its deltas; returns None when done, else the start to resume below."""
@@ -82,16 +96,16 @@ def purge_stream(
         # stream, and the next attempt cannot tell it still had a timeout armed.
         cancel_quietly(ctx, stream.timeout_schedule)
     before: int | None = None
-    slowest = 0.0
     while True:
         began = time.monotonic()
         starts, last = ctx.repository.delta_starts(stream_id, before, DELETE_PAGE)
         ctx.repository.delete_deltas(stream_id, starts, with_stream=last)
+        if budget is not None:
+            budget.record_page(time.monotonic() - began)
         if last:
             break
         before = starts[-1]
-        slowest = max(slowest, time.monotonic() - began)
-        if deadline is not None and deadline.remaining() < slowest * PAGE_TIME_FACTOR:
+        if budget is not None and not budget.another_page_fits():
             return before
     if stream is not None:
         cancel_quietly(ctx, stream.cleanup_schedule if stream.status == "finished" else None)
@@ -109,7 +123,7 @@ def delete_stream(args: StreamArgs) -> str | None:
     stream = ensure_stream_writable(ctx, args.streamId, now)
     if stream is None:
         stream = ctx.repository.get_stream(args.streamId, now)
-    if purge_stream(ctx, args.streamId, stream, current_deadline(), "deleted") is None:
+    if purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted") is None:
         return None
     return _hand_over(ctx, stream_deletion_name(args.streamId, now), {"streamId": args.streamId})
 
@@ -123,7 +137,7 @@ def delete_thread_streams(args: ThreadArgs) -> str | None:
     ctx = services()
     ensure_thread_writable(ctx, args.threadId)
     now = ctx.now()
-    if _delete_thread_streams(ctx, args.threadId, current_deadline(), now).is_done:
+    if _delete_thread_streams(ctx, args.threadId, Budget(current_deadline()), now).is_done:
         return None
     name = thread_streams_deletion_name(args.threadId, now)
     return _hand_over(ctx, name, {"threadId": args.threadId, "createdBefore": now})
@@ -135,9 +149,10 @@ def delete_thread_streams_page(args: DeleteThreadStreamsPageArgs) -> PageResult:
     ctx = services()
     if args.streamId is None:
         assert args.threadId is not None  # the arguments require one of the two
-        return _delete_thread_streams(ctx, args.threadId, current_deadline(), args.createdBefore)
+        budget = Budget(current_deadline())
+        return _delete_thread_streams(ctx, args.threadId, budget, args.createdBefore)
     stream = ctx.repository.get_stream(args.streamId, ctx.now())
-    resume = purge_stream(ctx, args.streamId, stream, current_deadline(), "deleted")
+    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted")
     if resume is None:
         return PageResult(is_done=True)
     return PageResult(False, None if stream is None else stream.order, f"{args.streamId}:{resume}")
@@ -151,7 +166,7 @@ def _hand_over(ctx: Services, name: str, scope: dict[str, Any]) -> str:
 
 
 def _delete_thread_streams(
-    ctx: Services, thread_id: str, deadline: Deadline | None, created_before: int | None = None
+    ctx: Services, thread_id: str, budget: Budget, created_before: int | None = None
 ) -> PageResult:
     """Purge the thread's streams (with ``created_before``: only those created by then)."""
     seen: set[str] = set()
@@ -169,8 +184,9 @@ def _delete_thread_streams(
                 stream = ctx.repository.get_stream(found.stream_id, ctx.now())
                 if stream is not None and stream.created_at > created_before:
                     continue
-            resume = purge_stream(ctx, found.stream_id, stream, deadline, "thread deleted")
+            resume = purge_stream(ctx, found.stream_id, stream, budget, "thread deleted")
             if resume is not None:
                 return PageResult(False, found.order, f"{found.stream_id}:{resume}")
-            if deadline is not None and deadline.passed():
+            # The next stream's first page must fit too (the pages so far say how long one takes).
+            if budget.deadline.passed() or not budget.another_page_fits():
                 return PageResult(False, found.order)

@@ -13,7 +13,7 @@ from agent_streams.observability import count, logger
 from agent_streams.scheduling import schedule_name
 from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
 from agent_streams.service.context import Services, current_deadline, services
-from agent_streams.service.deletion import purge_stream
+from agent_streams.service.deletion import Budget, purge_stream
 from agent_streams.service.streams import arm_quietly, cancel_quietly
 from agent_streams.service.ttl import (
     aborted_stream_expiry,
@@ -106,7 +106,7 @@ def cleanup_stream(args: CleanupStreamArgs) -> None:
                 ctx, schedule_name("cleanup", args.streamId, due), due, "cleanup", args.streamId
             )
             return
-    resume = purge_stream(ctx, args.streamId, stream, current_deadline(), "cleanup")
+    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "cleanup")
     if resume is not None:
         name = schedule_name("cleanup", args.streamId, resume)
         arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args.streamId)
