@@ -260,7 +260,7 @@ def test_list_streams_with_huge_metadata_is_a_413_not_a_lambda_failure(
             "create_stream",
             {"threadId": thread_id, "order": n, "stepOrder": 0, "providerOptions": options},
         )
-    response, size = http_reply(api, "list_streams", {"threadId": thread_id})
+    response, _size = http_reply(api, "list_streams", {"threadId": thread_id})
     body = reply_json(response)
     assert (response["statusCode"], body["error"]) == (413, "ReplyTooLarge")
     assert "startOrder" in body["message"]
