@@ -243,11 +243,15 @@ def _add_component(definitions: dict[str, Any], name: str, schema: dict[str, Any
     definitions[name] = schema
 
 
-def _error_response(status: int, path_ids: Sequence[str]) -> dict[str, Any]:
+def _error_response(status: int, path_ids: Sequence[str], carries_delta: bool) -> dict[str, Any]:
+    # A 413 is about the delta a route carries, or else about the reply it returns.
+    not_here = "ReplyTooLarge" if carries_delta else "DeltaTooLarge"
     codes = [
         code
         for code, cls in sorted(ERROR_CLASSES.items())
-        if cls.status == status and _ERROR_SUBJECT.get(code, "") in ("", *path_ids)
+        if cls.status == status
+        and _ERROR_SUBJECT.get(code, "") in ("", *path_ids)
+        and code != not_here
     ]
     if not codes:
         raise ValueError(f"no error code has status {status}")
@@ -307,7 +311,7 @@ def operation_object(
     for other in route.other_success:
         responses[str(other)] = {"description": http.HTTPStatus(other).phrase}
     for error_status in sorted(set(route.errors)):
-        responses[str(error_status)] = _error_response(error_status, path_ids)
+        responses[str(error_status)] = _error_response(error_status, path_ids, route.carries_delta)
     responses["default"] = _default_response()
     item["responses"] = responses
     return item
