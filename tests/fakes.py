@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from agent_streams.clock import SystemClock
 from agent_streams.scheduling import NAME_PATTERN, Target
@@ -57,6 +58,8 @@ class InMemoryWorkflows:
 
     def __init__(self) -> None:
         self.started: dict[str, str] = {}
+        #: Executions finishing synchronous deletions: name -> input.
+        self.scoped: dict[str, dict[str, Any]] = {}
         self.running: set[str] = set()
 
     def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
@@ -64,6 +67,13 @@ class InMemoryWorkflows:
         arn = f"arn:aws:states:us-east-1:000000000000:execution:fake:{name}"
         if name not in self.started:
             self.started[name] = thread_id
+            self.running.add(arn)
+        return arn
+
+    def start_streams_deletion(self, name: str, scope: dict[str, Any]) -> str:
+        arn = f"arn:aws:states:us-east-1:000000000000:execution:fake:{name}"
+        if name not in self.scoped:
+            self.scoped[name] = dict(scope)
             self.running.add(arn)
         return arn
 

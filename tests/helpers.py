@@ -88,7 +88,10 @@ class Api:
         self.last_response: dict[str, Any] = {}
 
     def direct(self, operation: str, args: dict[str, Any]) -> Any:
-        return load_function(operation).handler(args, self.context)
+        """The value a direct invoke returns (decoded, when the handler returned JSON as
+        bytes, as it does for values with lone surrogates: Lambda sends those as they are)."""
+        result = load_function(operation).handler(args, self.context)
+        return json.loads(result) if isinstance(result, bytes) else result
 
     def http(
         self,

@@ -72,6 +72,15 @@ _ERROR_TEXT = {
         "it does (a retry of an already accepted delta is not a conflict)"
     ),
     "DeltaTooLarge": "the delta would not fit in one item; split its parts into smaller deltas",
+    "ReplyTooLarge": (
+        "the reply would not fit the 6 MB a Lambda function may return; the message says how "
+        "to read the same thing in smaller replies"
+    ),
+    "Unauthorized": (
+        "the JWT authorizer verified the token, but it has no subject (`sub`); API Gateway "
+        'itself answers 401 `{"message":"Unauthorized"}` to a missing or invalid token'
+    ),
+    "Forbidden": "a JWT caller named another user as the owner of what it creates",
     "ServiceUnavailable": (
         "AWS kept throttling (or failing transiently) past the service's own retries; "
         "nothing was written: send the same request again after `Retry-After` seconds"
@@ -237,11 +246,15 @@ def _add_component(definitions: dict[str, Any], name: str, schema: dict[str, Any
     definitions[name] = schema
 
 
-def _error_response(status: int, path_ids: Sequence[str]) -> dict[str, Any]:
+def _error_response(status: int, path_ids: Sequence[str], carries_delta: bool) -> dict[str, Any]:
+    # A 413 is about the delta a route carries, or else about the reply it returns.
+    not_here = "ReplyTooLarge" if carries_delta else "DeltaTooLarge"
     codes = [
         code
         for code, cls in sorted(ERROR_CLASSES.items())
-        if cls.status == status and _ERROR_SUBJECT.get(code, "") in ("", *path_ids)
+        if cls.status == status
+        and _ERROR_SUBJECT.get(code, "") in ("", *path_ids)
+        and code != not_here
     ]
     if not codes:
         raise ValueError(f"no error code has status {status}")
@@ -311,8 +324,10 @@ def operation_object(
                 "application/json": {"schema": {"$ref": REF.format(model=route.reply_schema)}}
             },
         }
+    for other in route.other_success:
+        responses[str(other)] = {"description": http.HTTPStatus(other).phrase}
     for error_status in sorted(set(route.errors)):
-        responses[str(error_status)] = _error_response(error_status, path_ids)
+        responses[str(error_status)] = _error_response(error_status, path_ids, route.carries_delta)
     # Every route: what storage, the Scheduler or Step Functions kept throttling.
     responses["503"] = _unavailable_response()
     responses["default"] = _default_response()

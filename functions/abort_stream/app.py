@@ -17,7 +17,7 @@ OPERATION = Operation[AbortStreamArgs, bool](
         reply_schema="Aborted",
         body=True,
         carries_delta=True,
-        errors=(404, 409, 413, 422),
+        errors=(401, 404, 409, 413, 422),
     ),
 )
 

@@ -16,6 +16,7 @@ OPERATION = Operation[AbortStreamsByOrderArgs, bool](
         summary="Abort the streaming streams of a thread at one order",
         reply_schema="Aborted",
         body=True,
+        errors=(401, 404, 422),
     ),
 )
 

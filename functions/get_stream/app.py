@@ -16,7 +16,7 @@ OPERATION = Operation[StreamArgs, Stream](
         reply=lambda stream: Reply(200, stream.state()),
         summary="Read a stream and its state",
         reply_schema="StreamState",
-        errors=(404, 422),
+        errors=(401, 404, 422),
     ),
 )
 

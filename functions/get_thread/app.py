@@ -16,7 +16,7 @@ OPERATION = Operation[ThreadArgs, Thread](
         reply=lambda thread: Reply(200, thread.to_wire()),
         summary="Read a thread",
         reply_schema="Thread",
-        errors=(404, 422),
+        errors=(401, 404, 422),
     ),
 )
 

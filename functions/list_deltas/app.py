@@ -17,6 +17,7 @@ OPERATION = Operation[ListDeltasArgs, list[Delta]](
         reply=lambda deltas: Reply(200, raw_body=deltas_json(deltas)),
         summary="Read deltas from per-stream cursors",
         reply_schema="StreamDeltaList",
+        errors=(401, 404, 422),
         query={
             "cursors": Query(
                 parse_cursors,

@@ -11,12 +11,14 @@ OPERATION = Operation[ListStreamsArgs, list[Stream]](
     arguments=ListStreamsArgs,
     run=streams.list_streams,
     direct=lambda found: [s.message() for s in found],
+    too_large_hint="ask for fewer streams with startOrder or statuses",
     http=HttpRoute(
         "GET",
         "/threads/{threadId}/streams",
         reply=lambda found: Reply(200, [s.message() for s in found]),
         summary="List a thread's streams, newest first (at most 100)",
         reply_schema="StreamMessageList",
+        errors=(401, 404, 413, 422),
         query={
             "startOrder": Query(
                 parse_int, "only streams with order >= this", {"type": "integer", "minimum": 0}

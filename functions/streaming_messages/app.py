@@ -12,12 +12,14 @@ OPERATION = Operation[StreamingMessagesArgs, list[dict[str, Any]]](
     arguments=StreamingMessagesArgs,
     run=messages.streaming_messages,
     direct=lambda found: found,
+    too_large_hint=messages.READ_INSTEAD,
     http=HttpRoute(
         "GET",
         "/threads/{threadId}/streams/messages",
         reply=lambda found: Reply(200, found),
         summary="The streams at one order, materialised into message docs",
         reply_schema="MessageWithMetadataList",
+        errors=(401, 404, 413, 422),
         query={
             "order": Query(
                 parse_int, "the order", {"type": "integer", "minimum": 0}, required=True

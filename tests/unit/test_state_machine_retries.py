@@ -58,7 +58,12 @@ def first_retry(state: dict[str, Any], error: str) -> dict[str, Any] | None:
 
 
 def test_there_are_tasks_of_both_kinds() -> None:
-    assert set(LAMBDA_TASKS) == {"DeletePage", "ConfirmEmpty"}
+    assert set(LAMBDA_TASKS) == {
+        "DeletePage",
+        "ConfirmEmpty",
+        "DeleteStreamPage",
+        "DeleteStreamsPage",
+    }
     assert set(DYNAMODB_TASKS) == {"MarkDeleting", "DeleteThread"}
 
 

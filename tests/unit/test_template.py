@@ -31,12 +31,12 @@ ALLOWED_ACTIONS = {
     "delete_thread": {"dynamodb:GetItem", "dynamodb:UpdateItem", "states:StartExecution", "states:DescribeExecution"},
     "create_stream": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem",
                       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"},
-    "list_streams": {"dynamodb:Query"},
-    "list_deltas": {"dynamodb:Query"},
+    "list_streams": {"dynamodb:Query", "dynamodb:GetItem"},
+    "list_deltas": {"dynamodb:Query", "dynamodb:GetItem"},
     "abort_streams_by_order": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "scheduler:DeleteSchedule"},
     "delete_thread_streams": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
-                              "dynamodb:Query", "scheduler:DeleteSchedule"},
-    "streaming_messages": {"dynamodb:Query"},
+                              "dynamodb:Query", "scheduler:DeleteSchedule", "states:StartExecution"},
+    "streaming_messages": {"dynamodb:Query", "dynamodb:GetItem"},
     "get_stream": {"dynamodb:GetItem"},
     "add_delta": {"dynamodb:UpdateItem", "dynamodb:PutItem"},
     "heartbeat_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
@@ -44,7 +44,7 @@ ALLOWED_ACTIONS = {
                       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"},
     "abort_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "scheduler:DeleteSchedule"},
     "delete_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
-                      "scheduler:DeleteSchedule"},
+                      "scheduler:DeleteSchedule", "states:StartExecution"},
     "timeout_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "scheduler:CreateSchedule",
                        "scheduler:DeleteSchedule", "iam:PassRole"},
     "cleanup_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
@@ -60,6 +60,9 @@ READER_OPERATIONS = {
     "streaming_messages",
     "get_stream",
 }
+#: Behind the JWT authorizer when there is one: the readers, and the abort routes (a
+#: browser's stop button); the service checks the token's subject owns the thread.
+JWT_OPERATIONS = READER_OPERATIONS | {"abort_stream", "abort_streams_by_order"}
 
 
 def statements(policies: list[Any]) -> list[dict[str, Any]]:
@@ -169,16 +172,45 @@ def test_every_route_is_authorized_by_default() -> None:
             f for f, (m, p) in by_function.items() if f"{m} {p}" == route["Properties"]["RouteKey"]
         )
         operation = next(op for op, spec in FUNCTIONS.items() if spec.logical_id == function_id)
-        if operation in READER_OPERATIONS:
+        authorizer = route["Properties"].get("AuthorizerId")
+        if operation in JWT_OPERATIONS:
             assert auth == {"Fn::If": ["UseJwt", "JWT", {"Ref": "ApiAuthorization"}]}, logical_id
+            assert authorizer == {
+                "Fn::If": ["UseJwt", {"Ref": "JwtAuthorizer"}, {"Ref": "AWS::NoValue"}]
+            }, logical_id
         else:
             assert auth == {"Ref": "ApiAuthorization"}, logical_id
+            assert authorizer is None, logical_id
 
 
 def test_the_jwt_authorizer_is_optional() -> None:
     authorizer = RESOURCES["JwtAuthorizer"]
     assert authorizer["Condition"] == "UseJwt"
     assert authorizer["Properties"]["AuthorizerType"] == "JWT"
+
+
+def test_jwt_without_signed_writers_is_refused() -> None:
+    """With a JWT issuer the writer routes outside the authorizer keep ApiAuthorization, so
+    NONE would leave them open: the template's rule refuses that combination."""
+    rule = TEMPLATE.body["Rules"]["JwtRequiresSignedWriters"]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}]}
+    assert rule["Assertions"] == [
+        {
+            "Assert": {"Fn::Equals": [{"Ref": "ApiAuthorization"}, "AWS_IAM"]},
+            "AssertDescription": rule["Assertions"][0]["AssertDescription"],
+        }
+    ]
+
+
+@pytest.mark.parametrize("operation", sorted(JWT_OPERATIONS))
+def test_functions_behind_the_jwt_authorizer_may_read_threads(operation: str) -> None:
+    """The ownership check reads the thread: without GetItem on it, every JWT call fails."""
+    found = statements(function_resource(operation)["Properties"]["Policies"])
+    assert any(
+        "dynamodb:GetItem" in as_list(s["Action"])
+        and resource_text(s["Resource"]) == "GetAtt:ThreadsTable.Arn"
+        for s in found
+    ), operation
 
 
 def test_the_index_projection_keeps_per_delta_writes_out() -> None:

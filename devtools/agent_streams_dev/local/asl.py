@@ -6,7 +6,8 @@ reach the functions through a botocore hook. An endpoint in another process
 stack runs its executions itself, with this interpreter of the ASL the template
 uses: ``Task`` (``lambda:invoke`` and the DynamoDB ``updateItem``/``deleteItem``
 integrations, with ``Retry``, ``Catch``, ``ResultSelector``, ``ResultPath``),
-``Choice`` (boolean and string equality), ``Wait``, ``Pass``, ``Succeed``, ``Fail``.
+``Choice`` (boolean and string equality, ``IsPresent``), ``Wait``, ``Pass``, ``Succeed``,
+``Fail``.
 """
 
 from __future__ import annotations
@@ -154,6 +155,15 @@ class LocalStateMachine:
 
     def _choose(self, state: dict[str, Any], data: Any) -> str:
         for rule in state.get("Choices", []):
+            if "IsPresent" in rule:
+                try:
+                    get_path(data, rule["Variable"])
+                    present = True
+                except StatesError:
+                    present = False
+                if present is rule["IsPresent"]:
+                    return str(rule["Next"])
+                continue
             value = get_path(data, rule["Variable"])
             if "BooleanEquals" in rule and value is rule["BooleanEquals"]:
                 return str(rule["Next"])
@@ -237,12 +247,17 @@ class LocalWorkflows:
         self.executions: dict[str, Execution] = {}
 
     def start_thread_deletion(self, thread_id: str, attempt: int) -> str:
-        name = f"{thread_id}-{attempt}"
+        return self._start(f"{thread_id}-{attempt}", {"threadId": thread_id})
+
+    def start_streams_deletion(self, name: str, scope: dict[str, Any]) -> str:
+        return self._start(name, scope)
+
+    def _start(self, name: str, execution_input: dict[str, Any]) -> str:
         arn = self._machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
         with self._lock:
             if arn in self.executions:
                 return arn
-            execution = Execution(arn, name, {"threadId": thread_id})
+            execution = Execution(arn, name, dict(execution_input))
             self.executions[arn] = execution
         threading.Thread(
             target=self._machine.run, args=(execution,), name=f"sfn-{name}", daemon=True

@@ -33,7 +33,8 @@ class Settings:
     cleanup_function_arn: str = ""
     #: The DeleteThreadStreams state machine.
     delete_thread_state_machine_arn: str = ""
-    #: TTL backstop: aborted streams and every delta expire this long after their last write.
+    #: TTL backstop: aborted streams expire this long after they ended; deltas outlive them
+    #: (``service.ttl``).
     retention_days: int = 30
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False

@@ -1,9 +1,9 @@
 """Logger, Tracer and Metrics, made once and shared by every function.
 
 Metrics an operator watches: DeltasWritten, DeltaBytes, DeltaConflicts,
-StreamsCreated, StreamsFinished, StreamsAborted, StreamsTimedOut,
-StreamsCleanedUp, ThreadsDeleted, ScheduleFailures, AwsRetries (transient AWS
-failures retried; see ``agent_streams.retries``).
+StreamsCreated, StreamsFinished, StreamsAborted, StreamsTimedOut, StreamsExpired,
+StreamsCleanedUp, ThreadsDeleted, ScheduleFailures, DeletionsHandedOver, AwsRetries
+(transient AWS failures retried; see ``agent_streams.retries``).
 """
 
 from __future__ import annotations

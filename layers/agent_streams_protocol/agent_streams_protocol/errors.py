@@ -107,6 +107,28 @@ class DeltaTooLarge(AgentStreamsError):
         self.limit = limit
 
 
+class ReplyTooLarge(AgentStreamsError):
+    """The reply would not fit the 6 MB a Lambda function may return (413).
+
+    The message says how to read what was asked for in smaller replies instead.
+    """
+
+    status = 413
+
+
+class Unauthorized(AgentStreamsError):
+    """The request came through the JWT authorizer without a usable subject (401)."""
+
+    status = 401
+
+
+class Forbidden(AgentStreamsError):
+    """The caller may not do this with what it asked for (403): a JWT caller naming
+    another user as the owner of what it creates."""
+
+    status = 403
+
+
 class ServiceUnavailable(AgentStreamsError):
     """AWS kept throttling or failing after bounded retries (503); safe to retry.
 
@@ -145,6 +167,9 @@ ERROR_CLASSES: dict[str, type[AgentStreamsError]] = {
         ThreadDeleting,
         DeltaConflict,
         DeltaTooLarge,
+        ReplyTooLarge,
+        Unauthorized,
+        Forbidden,
         ServiceUnavailable,
     )
 }

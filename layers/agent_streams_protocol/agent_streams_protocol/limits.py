@@ -9,12 +9,25 @@ MINUTE_MS = 60 * SECOND_MS
 TIMEOUT_MS = 10 * MINUTE_MS
 #: A finished stream and its deltas are deleted this long after it finished.
 CLEANUP_DELAY_MS = 5 * MINUTE_MS
+#: A stream lives at most this long: its timeout schedule then aborts it with reason
+#: "expired", even if it is still being written. Deltas outlive every stream that can
+#: show them by this much (see ``agent_streams.service.ttl``).
+MAX_STREAM_LIFETIME_MS = 24 * 60 * MINUTE_MS
 
 #: list_deltas caps, as in the reference.
 MAX_DELTAS_PER_STREAM = 100
 MAX_DELTAS_PER_REQUEST = 1000
-#: list_deltas stops adding deltas before its reply would pass this size.
-MAX_REPLY_BYTES = 5 * 1024 * 1024
+#: What a synchronous Lambda function may return: 6 MB, as Lambda counts it (the
+#: bytes of the JSON payload; for HTTP, the API Gateway proxy envelope around the body).
+LAMBDA_REPLY_LIMIT_BYTES = 6_291_556
+#: No reply is larger than this, measured as Lambda returns it (291,556 bytes of
+#: headroom under Lambda's limit); a larger one is refused with ``ReplyTooLarge``.
+MAX_REPLY_BYTES = 6_000_000
+#: list_deltas stops adding deltas before its reply would pass this size (an upper
+#: bound of its size as returned, over HTTP and direct invoke alike); its first
+#: delta always fits (a delta item's parts are at most 400 KB, which its reply
+#: turns into at most 800 KB).
+MAX_DELTAS_REPLY_BYTES = 5 * 1024 * 1024
 #: list_streams and abort_streams_by_order return or touch at most this many streams.
 MAX_STREAMS_PER_LIST = 100
 #: streaming_messages materialises at most this many streams.
@@ -30,6 +43,13 @@ MAX_ITEM_BYTES = 400_000
 #: delta item (ids of at most 40 characters, numbers, TTL) stays under MAX_ITEM_BYTES.
 #: The client splits its batches to stay under it; the server refuses larger ones.
 MAX_PARTS_JSON_BYTES = MAX_ITEM_BYTES - 1024
+
+#: A delta numbers at most this many parts (``end - start``). Writers merge runs of
+#: text deltas, so one part may stand for many; a delta's parts hold less than 400,000
+#: characters of text, so every merged run of non-empty deltas fits with room to spare.
+#: The cap keeps a stream's numbering far from JavaScript's 2**53 - 1, past which
+#: nothing could be appended.
+MAX_DELTA_SPAN = 1_000_000
 
 #: Server-generated ids are at most this long, of [0-9A-Za-z_-].
 MAX_ID_LENGTH = 40

@@ -10,6 +10,8 @@ from agent_streams_protocol.materialize.js_compat import (
     UNDEFINED,
     get_error_message,
     js_add,
+    js_concat,
+    js_join,
     js_number,
     js_string,
     json_stringify,
@@ -101,3 +103,37 @@ def test_string_conversion_and_addition() -> None:
 )
 def test_truthiness(value: Any, expected: bool) -> None:
     assert truthy(value) is expected
+
+
+# -- strings are UTF-16 in JavaScript: a character split between two pieces joins again --
+
+HIGH, LOW, SMILE = "\ud83d", "\ude00", "\U0001f600"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "joined"),
+    [
+        ("a" + HIGH, LOW + "b", "a" + SMILE + "b"),
+        (HIGH, LOW, SMILE),
+        ("a" + LOW, HIGH + "b", "a" + LOW + HIGH + "b"),  # the wrong order stays apart
+        (HIGH, HIGH, HIGH + HIGH),
+        ("", LOW, LOW),
+        ("x", "", "x"),
+    ],
+)
+def test_js_concat_joins_a_split_pair(left: str, right: str, joined: str) -> None:
+    assert js_concat(left, right) == joined
+    assert js_add(left, right) == joined
+    assert js_join([left, right]) == joined
+
+
+def test_js_join_joins_across_empty_pieces_and_keeps_lone_halves() -> None:
+    assert js_join([HIGH, "", LOW, HIGH]) == SMILE + HIGH
+    assert js_join(["a", "b"]) == "ab"
+    assert js_join([]) == ""
+    # JSON.stringify of the result escapes only the half left alone, as Node does.
+    assert json_stringify(js_join([HIGH, LOW, HIGH])) == '"' + SMILE + '\\ud83d"'
+
+
+def test_js_add_of_a_number_and_a_half_concatenates() -> None:
+    assert js_add(1, LOW) == "1" + LOW

@@ -14,6 +14,7 @@ from agent_streams.api.http import (
     respond,
 )
 from agent_streams.api.operation import Operation
+from agent_streams.api.reply_limit import direct_reply, http_reply_bytes, too_large
 from agent_streams.api.validation import parse_arguments
 from agent_streams.observability import logger, metrics, tracer
 from agent_streams.service.context import (
@@ -24,6 +25,7 @@ from agent_streams.service.context import (
     set_deadline,
 )
 from agent_streams_protocol.errors import AgentStreamsError, ServiceUnavailable
+from agent_streams_protocol.limits import MAX_REPLY_BYTES
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -38,17 +40,25 @@ def _deadline(context: Any) -> Deadline | None:
 def serve_direct(operation: Operation[Any, Any], event: Any) -> Any:
     """A direct invoke: the event is the arguments; errors raise the contract's exceptions."""
     args = parse_arguments(operation.arguments, event)
-    return operation.direct(operation.run(args))
+    payload, size = direct_reply(operation.direct(operation.run(args)))
+    if size > MAX_REPLY_BYTES:
+        raise too_large(operation.name, size, operation.too_large_hint)
+    return payload
 
 
 def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[str, Any]:
     route = operation.http
     if route is None:
         return error_reply(ServiceUnavailable(f"{operation.name} is not served over HTTP"))
-    caller = set_caller(jwt_subject(event))
+    caller = None
     try:
+        caller = set_caller(jwt_subject(event))
         args = parse_arguments(operation.arguments, http_arguments(event, route))
-        return respond(route.reply(operation.run(args)))
+        response = respond(route.reply(operation.run(args)))
+        size = http_reply_bytes(response)
+        if size > MAX_REPLY_BYTES:
+            raise too_large(operation.name, size, operation.too_large_hint)
+        return response
     except AgentStreamsError as error:
         if error.status >= 500:
             logger.warning("operation failed", extra={"error": error.code, "detail": error.message})
@@ -57,7 +67,8 @@ def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[st
         logger.exception("unexpected failure")
         return internal_error_reply()
     finally:
-        reset_caller(caller)
+        if caller is not None:
+            reset_caller(caller)
 
 
 def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:

@@ -15,10 +15,12 @@ import math
 from typing import Any
 
 from agent_streams.api.operation import HttpRoute, Reply
+from agent_streams.json_text import escape_lone_surrogates, has_lone_surrogates
 from agent_streams_protocol.errors import (
     AgentStreamsError,
     DeltaTooLarge,
     ServiceUnavailable,
+    Unauthorized,
     ValidationError,
 )
 
@@ -28,11 +30,26 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def jwt_subject(event: dict[str, Any]) -> str | None:
-    """The subject of the JWT that API Gateway's JWT authorizer verified, if any."""
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") or {}
-    subject = claims.get("sub")
-    return str(subject) if subject else None
+    """The subject of the JWT that API Gateway's JWT authorizer verified.
+
+    None when the request did not come through a JWT authorizer (IAM, a route without
+    authorization). It fails closed: a request the JWT authorizer let through
+    (``requestContext.authorizer.jwt`` is there) without a non-empty string ``sub`` is
+    refused, never taken for an IAM caller, who may read every thread.
+    """
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, dict) else None
+    if not isinstance(authorizer, dict) or "jwt" not in authorizer:
+        return None
+    jwt = authorizer["jwt"]
+    claims = jwt.get("claims") if isinstance(jwt, dict) else None
+    subject = claims.get("sub") if isinstance(claims, dict) else None
+    if not isinstance(subject, str) or not subject:
+        raise Unauthorized(
+            "the token has no subject: a JWT caller is known by its 'sub' claim, "
+            "which must be a non-empty string"
+        )
+    return subject
 
 
 def is_http_event(event: Any) -> bool:
@@ -120,12 +137,16 @@ def http_arguments(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, An
 
 def respond(reply: Reply) -> dict[str, Any]:
     response: dict[str, Any] = {"statusCode": reply.status, "isBase64Encoded": False}
+    body: str | None = None
     if reply.raw_body is not None:
-        response["headers"] = dict(JSON_HEADERS)
-        response["body"] = reply.raw_body
+        body = reply.raw_body
     elif reply.body is not None or reply.status != 204:
+        body = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False)
+    if body is not None:
         response["headers"] = dict(JSON_HEADERS)
-        response["body"] = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False)
+        # Half a character (a lone surrogate) cannot be sent as UTF-8: as an escape,
+        # it is the same JSON string (json_text).
+        response["body"] = escape_lone_surrogates(body) if has_lone_surrogates(body) else body
     return response
 
 

@@ -51,6 +51,8 @@ class HttpRoute(Generic[R]):
     carries_delta: bool = False
     #: Statuses besides the success reply that the route documents.
     errors: tuple[int, ...] = (422,)
+    #: Other success statuses the reply function may answer (with no body).
+    other_success: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,6 @@ class Operation(Generic[A, R]):
     #: The direct-invoke return value (the reference's), from what ``run`` returned.
     direct: Callable[[R], Any]
     http: HttpRoute[R] | None = None
+    #: How to read what was asked for when the reply would not fit Lambda's 6 MB
+    #: (the ``ReplyTooLarge`` message ends with it).
+    too_large_hint: str = ""

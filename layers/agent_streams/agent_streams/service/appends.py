@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from agent_streams import ids
 from agent_streams.config import Settings
 from agent_streams.observability import count, logger
-from agent_streams.service.access import ensure_thread_readable
+from agent_streams.service.access import ensure_stream_writable, ensure_thread_readable
 from agent_streams.service.arguments import DeltaArgs, ListDeltasArgs
 from agent_streams.service.context import services
 from agent_streams.service.ttl import delta_expiry
@@ -18,13 +18,33 @@ from agent_streams_protocol.errors import DeltaConflict, DeltaTooLarge
 from agent_streams_protocol.limits import (
     MAX_DELTAS_PER_REQUEST,
     MAX_DELTAS_PER_STREAM,
+    MAX_DELTAS_REPLY_BYTES,
     MAX_ITEM_BYTES,
     MAX_PARTS_JSON_BYTES,
-    MAX_REPLY_BYTES,
 )
 
-#: What a delta adds to a reply besides its parts: keys, id and numbers.
-DELTA_REPLY_OVERHEAD = 96
+#: What a delta adds to a reply besides its parts, at most: its keys, a 40-character
+#: id and two 16-digit numbers, the separators around them, and the escaping of the
+#: quotes among them in the HTTP envelope (139 bytes; 120 over direct invoke).
+DELTA_REPLY_OVERHEAD = 160
+#: What a list_deltas reply is besides its deltas: brackets, the HTTP envelope.
+LIST_REPLY_OVERHEAD = 256
+
+
+def delta_reply_bytes(delta: Delta) -> int:
+    """At most what ``delta`` adds to a list_deltas reply as Lambda returns it, over HTTP
+    or direct invoke.
+
+    The stored parts are compact JSON, UTF-8 characters unescaped (lone surrogates
+    as escapes). Over HTTP the reply body is a string inside the proxy envelope, where
+    each ``"`` and ``\\`` of it takes one more byte; over direct invoke the runtime
+    writes the parts again with ``", "`` and ``": "``, one more byte per separator;
+    nothing else changes size either way. Both added: an upper bound for both, which
+    is at most twice the parts' bytes (so a 400 KB item is at most 800 KB of reply).
+    """
+    parts = delta.parts_json
+    grows = parts.count('"') + parts.count("\\") + parts.count(",") + parts.count(":")
+    return len(parts.encode("utf-8")) + grows + len(delta.stream_id) + DELTA_REPLY_OVERHEAD
 
 
 def prepare_delta(delta: DeltaArgs, now: int, settings: Settings) -> DeltaWrite:
@@ -53,6 +73,7 @@ class AppendResult:
 def add_delta(args: DeltaArgs) -> AppendResult:
     ctx = services()
     now = ctx.now()
+    ensure_stream_writable(ctx, args.streamId, now)
     write = prepare_delta(args, now, ctx.settings)
     outcome = ctx.repository.append(args.streamId, write, now)
     if outcome.expected_start is not None:
@@ -75,7 +96,9 @@ def list_deltas(args: ListDeltasArgs) -> list[Delta]:
     """Per cursor, deltas with ``start >= cursor`` in order, within the reply caps.
 
     Streams of other threads are ignored. Caps: 100 deltas a stream, 1000 a
-    request, and about 5 MB a reply; a reader asks again from its new cursors.
+    request, and 5 MiB of reply as Lambda returns it (counted with
+    :func:`delta_reply_bytes`); a reader asks again from its new cursors. The first
+    delta due is always returned: alone it is at most 800 KB of reply.
     """
     ctx = services()
     ensure_thread_readable(ctx, args.threadId)
@@ -88,11 +111,11 @@ def list_deltas(args: ListDeltasArgs) -> list[Delta]:
         return []
     per_stream = ctx.repository.read_deltas(wanted, ctx.now(), MAX_DELTAS_PER_STREAM)
     reply: list[Delta] = []
-    size = 0
+    size = LIST_REPLY_OVERHEAD
     for deltas in per_stream:
         for delta in deltas:
-            size += len(delta.parts_json) + len(delta.stream_id) + DELTA_REPLY_OVERHEAD
-            if len(reply) >= MAX_DELTAS_PER_REQUEST or (size > MAX_REPLY_BYTES and reply):
+            size += delta_reply_bytes(delta)
+            if len(reply) >= MAX_DELTAS_PER_REQUEST or (size > MAX_DELTAS_REPLY_BYTES and reply):
                 return reply
             reply.append(delta)
     return reply

@@ -20,7 +20,7 @@ from pydantic import (
 
 from agent_streams.storage.keys import MAX_ORDER
 from agent_streams.types import StreamFormat, StreamStatus
-from agent_streams_protocol.limits import MAX_CURSORS
+from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTA_SPAN
 
 #: JavaScript's Number.MAX_SAFE_INTEGER: part numbers must survive a JS client.
 MAX_PART_NUMBER = 2**53 - 1
@@ -45,8 +45,14 @@ OrderNumber = Annotated[int, Field(ge=0, le=MAX_ORDER)]
 PartNumber = Annotated[int, Field(ge=0, le=MAX_PART_NUMBER)]
 
 
-def check_json(value: Any, depth: int = 0) -> None:
-    """Refuse JSON a store or reader cannot take: too deep, non-finite, bad text."""
+def check_json(value: Any, depth: int = 0, *, lone_surrogates: bool = False) -> None:
+    """Refuse JSON a store or reader cannot take: too deep, non-finite, bad text.
+
+    With ``lone_surrogates``, strings may hold them: parts come from writers that
+    slice text by UTF-16 code unit (JavaScript's strings) and may split a character
+    between two deltas; they are stored as JSON escapes and joined again when read.
+    """
+    check_text = _any_text if lone_surrogates else _utf8
     stack: list[tuple[Any, int]] = [(value, depth)]
     while stack:
         item, level = stack.pop()
@@ -56,16 +62,20 @@ def check_json(value: Any, depth: int = 0) -> None:
             for key, sub in item.items():
                 if not isinstance(key, str):
                     raise ValueError("object keys must be strings")
-                _utf8(key)
+                check_text(key)
                 stack.append((sub, level + 1))
         elif isinstance(item, list):
             stack.extend((sub, level + 1) for sub in item)
         elif isinstance(item, str):
-            _utf8(item)
+            check_text(item)
         elif isinstance(item, float) and not math.isfinite(item):
             raise ValueError("numbers must be finite")
         elif item is not None and not isinstance(item, bool | int | float):
             raise ValueError(f"not a JSON value: {type(item).__name__}")
+
+
+def _any_text(value: str) -> str:
+    return value
 
 
 def _json_object(value: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +83,13 @@ def _json_object(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _part_object(value: dict[str, Any]) -> dict[str, Any]:
+    check_json(value, lone_surrogates=True)
+    return value
+
+
 JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
+PartObject = Annotated[dict[str, Any], AfterValidator(_part_object)]
 ProviderOptions = Annotated[dict[str, dict[str, Any]], AfterValidator(_json_object)]
 
 
@@ -159,12 +175,17 @@ class DeltaArgs(Arguments):
     streamId: Id
     start: PartNumber
     end: PartNumber
-    parts: Annotated[list[JsonObject], Field(min_length=1)]
+    parts: Annotated[list[PartObject], Field(min_length=1)]
 
     @model_validator(mode="after")
     def _fits(self) -> DeltaArgs:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be greater than start ({self.start})")
+        if self.end - self.start > MAX_DELTA_SPAN:
+            raise ValueError(
+                f"a delta numbers at most {MAX_DELTA_SPAN} parts (end - start), "
+                f"not {self.end - self.start}"
+            )
         if len(self.parts) > self.end - self.start:
             raise ValueError(
                 f"{len(self.parts)} parts cannot number {self.start} to {self.end}: "
@@ -208,6 +229,19 @@ class CleanupStreamArgs(Arguments):
 
 
 class DeleteThreadStreamsPageArgs(Arguments):
-    threadId: Id
+    """What the state machine asks a page to delete: a thread's streams (all of them, or
+    with ``createdBefore`` those created by then), or with ``streamId`` one stream."""
+
+    threadId: Id | None = None
+    streamId: Id | None = None
+    createdBefore: Annotated[int, Field(ge=0)] | None = None
     streamOrder: OrderNumber | None = None
     deltaCursor: Annotated[Text, StringConstraints(max_length=128)] | None = None
+
+    @model_validator(mode="after")
+    def _scoped(self) -> DeleteThreadStreamsPageArgs:
+        if (self.threadId is None) == (self.streamId is None):
+            raise ValueError("name either threadId or streamId")
+        if self.createdBefore is not None and self.threadId is None:
+            raise ValueError("createdBefore goes with threadId")
+        return self

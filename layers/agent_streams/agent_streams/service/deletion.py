@@ -7,14 +7,25 @@ starts again from what remains. A stream that is still streaming is aborted
 first, so no writer can add a delta behind the deleter's back; its deltas go
 newest first, so a stream deleted part-way still shows a clean prefix; the
 stream item goes in the last batch, so a deletion cut short is found again.
+
+The synchronous deletions answer within their function's time: they delete
+until the invocation's deadline is near (``context.current_deadline``) and hand
+what is left to the DeleteThreadStreams state machine, scoped to the one stream
+(``{streamId}``) or to the thread's streams that existed when the call came
+(``{threadId, createdBefore}``: the thread stays, and streams created since are
+not touched). The caller then gets the execution (HTTP 202) instead of "done"
+(204). Readers see what they would see if the call had simply been slower: a
+deleted stream's log shrinks from its end, never with a hole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from agent_streams.observability import count
+from agent_streams.observability import count, logger
+from agent_streams.service.access import ensure_stream_writable, ensure_thread_writable
 from agent_streams.service.arguments import (
     DeleteThreadStreamsPageArgs,
     StreamArgs,
@@ -24,11 +35,29 @@ from agent_streams.service.context import Deadline, Services, current_deadline, 
 from agent_streams.service.streams import cancel_quietly
 from agent_streams.service.ttl import aborted_stream_expiry
 from agent_streams.types import Stream
+from agent_streams.workflows import stream_deletion_name, thread_streams_deletion_name
 
 #: Deltas read per query when deleting (each page then takes 40 batch writes).
 DELETE_PAGE = 1000
 #: Streams looked up per index query when deleting a thread's.
 STREAMS_PAGE = 25
+#: A page of deletions is begun only while the deadline leaves this many times the
+#: slowest page so far (throttling slows pages down; the reply must not be late).
+PAGE_TIME_FACTOR = 1.5
+
+
+@dataclass
+class Budget:
+    """An invocation's time for deleting, and how long its pages have taken so far."""
+
+    deadline: Deadline
+    slowest_page: float = field(default=0.0)
+
+    def another_page_fits(self) -> bool:
+        return self.deadline.remaining() >= self.slowest_page * PAGE_TIME_FACTOR
+
+    def record_page(self, seconds: float) -> None:
+        self.slowest_page = max(self.slowest_page, seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +81,7 @@ def purge_stream(
     ctx: Services,
     stream_id: str,
     stream: Stream | None,
-    deadline: Deadline | None,
+    budget: Budget | None,
     reason: str,
 ) -> int | None:
     """Delete a stream and its deltas; returns None when done, else the start to resume below."""
@@ -68,46 +97,96 @@ def purge_stream(
         cancel_quietly(ctx, stream.timeout_schedule)
     before: int | None = None
     while True:
+        began = time.monotonic()
         starts, last = ctx.repository.delta_starts(stream_id, before, DELETE_PAGE)
         ctx.repository.delete_deltas(stream_id, starts, with_stream=last)
+        if budget is not None:
+            budget.record_page(time.monotonic() - began)
         if last:
             break
         before = starts[-1]
-        if deadline is not None and deadline.passed():
+        if budget is not None and not budget.another_page_fits():
             return before
     if stream is not None:
         cancel_quietly(ctx, stream.cleanup_schedule if stream.status == "finished" else None)
     return None
 
 
-def delete_stream(args: StreamArgs) -> None:
-    """Delete a stream and all its deltas now. Idempotent: a missing stream's leftovers go too."""
+def delete_stream(args: StreamArgs) -> str | None:
+    """Delete a stream and all its deltas. Idempotent: a missing stream's leftovers go too.
+
+    Returns None when done, or the ARN of the execution finishing the job when the
+    invocation's time ran out first.
+    """
     ctx = services()
-    stream = ctx.repository.get_stream(args.streamId, ctx.now())
-    purge_stream(ctx, args.streamId, stream, None, "deleted")
+    now = ctx.now()
+    stream = ensure_stream_writable(ctx, args.streamId, now)
+    if stream is None:
+        stream = ctx.repository.get_stream(args.streamId, now)
+    if purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted") is None:
+        return None
+    return _hand_over(ctx, stream_deletion_name(args.streamId, now), {"streamId": args.streamId})
+
+
+def delete_thread_streams(args: ThreadArgs) -> str | None:
+    """Delete the thread's streams (those that exist when the call comes); the thread stays.
+
+    Returns None when done, or the ARN of the execution finishing the job when the
+    invocation's time ran out first.
+    """
+    ctx = services()
+    ensure_thread_writable(ctx, args.threadId)
+    now = ctx.now()
+    if _delete_thread_streams(ctx, args.threadId, Budget(current_deadline()), now).is_done:
+        return None
+    name = thread_streams_deletion_name(args.threadId, now)
+    return _hand_over(ctx, name, {"threadId": args.threadId, "createdBefore": now})
 
 
 def delete_thread_streams_page(args: DeleteThreadStreamsPageArgs) -> PageResult:
-    """Delete the thread's streams until done or the invocation's time budget is near."""
-    return _delete_thread_streams(services(), args.threadId, current_deadline())
+    """Delete the thread's streams (or the one stream) until done or the invocation's
+    time budget is near."""
+    ctx = services()
+    if args.streamId is None:
+        assert args.threadId is not None  # the arguments require one of the two
+        budget = Budget(current_deadline())
+        return _delete_thread_streams(ctx, args.threadId, budget, args.createdBefore)
+    stream = ctx.repository.get_stream(args.streamId, ctx.now())
+    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted")
+    if resume is None:
+        return PageResult(is_done=True)
+    return PageResult(False, None if stream is None else stream.order, f"{args.streamId}:{resume}")
 
 
-def delete_thread_streams(args: ThreadArgs) -> None:
-    """Delete all of a thread's streams now; the thread stays."""
-    _delete_thread_streams(services(), args.threadId, None)
+def _hand_over(ctx: Services, name: str, scope: dict[str, Any]) -> str:
+    execution_arn = ctx.workflows.start_streams_deletion(name, scope)
+    count("DeletionsHandedOver")
+    logger.info("deletion handed over", extra={"execution": name, **scope})
+    return execution_arn
 
 
-def _delete_thread_streams(ctx: Services, thread_id: str, deadline: Deadline | None) -> PageResult:
-    purged: set[str] = set()
+def _delete_thread_streams(
+    ctx: Services, thread_id: str, budget: Budget, created_before: int | None = None
+) -> PageResult:
+    """Purge the thread's streams (with ``created_before``: only those created by then)."""
+    seen: set[str] = set()
     while True:
         # The index is eventually consistent: it may still list streams just purged.
-        streams = ctx.repository.thread_streams(thread_id, STREAMS_PAGE, frozenset(purged))
+        streams = ctx.repository.thread_streams(thread_id, STREAMS_PAGE, frozenset(seen))
         if not streams:
             return PageResult(is_done=True)
-        for stream in streams:
-            purged.add(stream.stream_id)
-            resume = purge_stream(ctx, stream.stream_id, stream, deadline, "thread deleted")
+        for found in streams:
+            seen.add(found.stream_id)
+            stream: Stream | None = found
+            if created_before is not None:
+                # The index does not hold createdAt; the item does (None: gone or
+                # expired, a leftover to purge either way).
+                stream = ctx.repository.get_stream(found.stream_id, ctx.now())
+                if stream is not None and stream.created_at > created_before:
+                    continue
+            resume = purge_stream(ctx, found.stream_id, stream, budget, "thread deleted")
             if resume is not None:
-                return PageResult(False, stream.order, f"{stream.stream_id}:{resume}")
-            if deadline is not None and deadline.passed():
-                return PageResult(False, stream.order)
+                return PageResult(False, found.order, f"{found.stream_id}:{resume}")
+            # The next stream's first page must fit too (the pages so far say how long one takes).
+            if budget.deadline.passed() or not budget.another_page_fits():
+                return PageResult(False, found.order)

@@ -2,7 +2,9 @@
 
 Both are idempotent and check state first: a duplicate, late or stale firing
 does nothing harmful. Writes never touch the schedule; the timeout re-arms
-itself for ``lastHeartbeat + 10 min`` when the stream was not silent.
+itself for ``lastHeartbeat + 10 min`` when the stream was not silent, but never
+past the end of the stream's lifetime (``ttl.lifetime_end``), when it aborts the
+stream with reason ``expired`` however recently it was written.
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ from agent_streams.observability import count, logger
 from agent_streams.scheduling import schedule_name
 from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
 from agent_streams.service.context import Services, current_deadline, services
-from agent_streams.service.deletion import purge_stream
+from agent_streams.service.deletion import Budget, purge_stream
 from agent_streams.service.streams import arm_quietly, cancel_quietly
-from agent_streams.service.ttl import aborted_stream_expiry, live_stream_expiry
+from agent_streams.service.ttl import (
+    aborted_stream_expiry,
+    lifetime_end,
+    live_stream_expiry,
+    next_timeout,
+)
 from agent_streams.types import Stream
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 
 #: When a cleanup runs out of time, it continues itself this long after.
 CLEANUP_CONTINUATION_MS = MINUTE_MS
+#: The reason a stream that reached its lifetime is aborted with.
+EXPIRED = "expired"
 
 
 def _generation(name: str | None) -> int:
@@ -39,6 +48,14 @@ def timeout_stream(args: StreamArgs) -> None:
         return
     if stream.timeout_at is not None and stream.timeout_at > now:
         return  # a stale firing: a later schedule is armed
+    if now >= lifetime_end(stream.created_at):
+        outcome = ctx.repository.abort(
+            args.streamId, EXPIRED, now, None, aborted_stream_expiry(now, ctx.settings)
+        )
+        if outcome.changed:
+            count("StreamsExpired")
+            logger.info("stream reached its lifetime", extra={"streamId": args.streamId})
+        return
     if now - stream.last_heartbeat >= TIMEOUT_MS:
         outcome = ctx.repository.abort(
             args.streamId,
@@ -60,7 +77,7 @@ def timeout_stream(args: StreamArgs) -> None:
 
 
 def _rearm(ctx: Services, stream: Stream) -> None:
-    due = stream.last_heartbeat + TIMEOUT_MS
+    due = next_timeout(stream.created_at, stream.last_heartbeat)
     name = schedule_name("timeout", stream.stream_id, _generation(stream.timeout_schedule) + 1)
     ctx.scheduler.schedule(name, due, "timeout", stream.stream_id)
     if ctx.repository.rearm_timeout(stream.stream_id, name, due, live_stream_expiry(due)) is None:
@@ -89,7 +106,7 @@ def cleanup_stream(args: CleanupStreamArgs) -> None:
                 ctx, schedule_name("cleanup", args.streamId, due), due, "cleanup", args.streamId
             )
             return
-    resume = purge_stream(ctx, args.streamId, stream, current_deadline(), "cleanup")
+    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "cleanup")
     if resume is not None:
         name = schedule_name("cleanup", args.streamId, resume)
         arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args.streamId)

@@ -8,20 +8,40 @@ from agent_streams.service.access import ensure_thread_readable
 from agent_streams.service.arguments import StreamingMessagesArgs
 from agent_streams.service.context import Services, services
 from agent_streams.types import Delta, Stream
+from agent_streams_protocol.errors import ReplyTooLarge
 from agent_streams_protocol.limits import MAX_STREAMING_MESSAGES_STREAMS
 
 #: Deltas read per query while reading a whole stream.
 READ_PAGE = 1000
+#: streaming_messages materialises at most this much stored delta JSON in one call
+#: (all its streams together): more would not fit the function's memory and time,
+#: and is read with list_deltas instead.
+MAX_MATERIALISED_BYTES = 32 * 1024 * 1024
+#: How to read streams too large for one streaming_messages reply.
+READ_INSTEAD = (
+    "read the streams page by page instead: list_streams for their ids, then list_deltas "
+    "with a cursor per stream, materialising on the client (as the Python client's follower does)"
+)
 
 
-def read_all_deltas(ctx: Services, stream_id: str, now: int) -> list[Delta]:
-    """Every delta of a stream, page by page (the reference stops at 1000)."""
+def read_all_deltas(
+    ctx: Services, stream_id: str, now: int, budget: int
+) -> tuple[list[Delta], int]:
+    """Every delta of a stream, page by page (the reference stops at 1000), and the bytes
+    of stored JSON read; ReplyTooLarge past ``budget`` bytes."""
     found: list[Delta] = []
     cursor = 0
+    read = 0
     while True:
         (page,) = ctx.repository.read_deltas([(stream_id, cursor)], now, READ_PAGE)
         if not page:
-            return found
+            return found, read
+        read += sum(len(delta.parts_json) for delta in page)
+        if read > budget:
+            raise ReplyTooLarge(
+                f"the streams hold more than {MAX_MATERIALISED_BYTES} bytes of deltas, more "
+                f"than one streaming_messages call materialises; {READ_INSTEAD}"
+            )
         found.extend(page)
         cursor = page[-1].start + 1
 
@@ -44,8 +64,11 @@ def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
     if args.error is not None:
         metadata["error"] = args.error
     messages: list[dict[str, Any]] = []
+    budget = MAX_MATERIALISED_BYTES
     for stream in streams:
-        deltas = [d.to_wire() for d in read_all_deltas(ctx, stream.stream_id, now)]
+        found, read = read_all_deltas(ctx, stream.stream_id, now, budget)
+        budget -= read
+        deltas = [d.to_wire() for d in found]
         messages.extend(
             materialize.streaming_messages(
                 args.threadId, stream.state(), deltas, args.stepOrder, metadata

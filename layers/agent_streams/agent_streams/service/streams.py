@@ -5,7 +5,12 @@ from __future__ import annotations
 from agent_streams.ids import new_stream_id
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import Target, schedule_name
-from agent_streams.service.access import ensure_thread_readable
+from agent_streams.service.access import (
+    ensure_stream_writable,
+    ensure_thread_readable,
+    ensure_thread_writable,
+    owner_for_new,
+)
 from agent_streams.service.appends import prepare_delta
 from agent_streams.service.arguments import (
     AbortStreamArgs,
@@ -31,6 +36,7 @@ from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MAX_STREAMS_PER_LIST
 def create_stream(args: CreateStreamArgs) -> str:
     """Create a streaming stream in an active thread and arm its timeout."""
     ctx = services()
+    ensure_thread_writable(ctx, args.threadId)
     now = ctx.now()
     stream_id = new_stream_id(args.threadId)
     timeout_at = now + TIMEOUT_MS
@@ -45,7 +51,7 @@ def create_stream(args: CreateStreamArgs) -> str:
         last_heartbeat=now,
         meta=StreamMetadata(
             format=args.format,
-            user_id=args.userId,
+            user_id=owner_for_new(args.userId, "stream"),
             agent_name=args.agentName,
             model=args.model,
             provider=args.provider,
@@ -91,6 +97,7 @@ def list_streams(args: ListStreamsArgs) -> list[Stream]:
 def heartbeat_stream(args: StreamArgs) -> None:
     """Move ``lastHeartbeat`` of a streaming stream (a no-op for ended ones)."""
     ctx = services()
+    ensure_stream_writable(ctx, args.streamId, ctx.now())
     stream = ctx.repository.heartbeat(args.streamId, ctx.now())
     if stream is None:
         raise StreamNotFound(args.streamId)
@@ -113,6 +120,7 @@ def finish_stream(args: FinishStreamArgs) -> StreamStatus:
     """Finish a streaming stream (with its last delta, atomically) and arm its cleanup."""
     ctx = services()
     now = ctx.now()
+    ensure_stream_writable(ctx, args.streamId, now)
     final = _final(ctx, args, now)
     cleanup_schedule = schedule_name("cleanup", args.streamId, 0)
     outcome = ctx.repository.finish(
@@ -134,6 +142,7 @@ def finish_stream(args: FinishStreamArgs) -> StreamStatus:
 def abort_stream(args: AbortStreamArgs) -> bool:
     ctx = services()
     now = ctx.now()
+    ensure_stream_writable(ctx, args.streamId, now)
     final = _final(ctx, args, now)
     return _abort(ctx, args.streamId, args.reason, final, now)
 
@@ -151,6 +160,7 @@ def _abort(ctx: Services, stream_id: str, reason: str, final: DeltaWrite | None,
 def abort_streams_by_order(args: AbortStreamsByOrderArgs) -> bool:
     """Abort up to 100 streaming streams of a thread at one order; whether any was aborted."""
     ctx = services()
+    ensure_thread_writable(ctx, args.threadId)
     now = ctx.now()
     streams = ctx.repository.streams_at_order(
         args.threadId, args.order, MAX_ORDER, ["streaming"], now, MAX_STREAMS_PER_LIST

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from agent_streams.ids import new_thread_id
 from agent_streams.observability import logger
-from agent_streams.service.access import ensure_thread_readable
+from agent_streams.service.access import (
+    ensure_thread_readable,
+    ensure_thread_writable,
+    owner_for_new,
+)
 from agent_streams.service.arguments import CreateThreadArgs, ThreadArgs
 from agent_streams.service.context import services
 from agent_streams.types import Thread
@@ -16,7 +20,7 @@ def create_thread(args: CreateThreadArgs) -> Thread:
     thread = Thread(
         thread_id=new_thread_id(),
         created_at=ctx.now(),
-        user_id=args.userId,
+        user_id=owner_for_new(args.userId, "thread"),
         title=args.title,
         summary=args.summary,
     )
@@ -40,6 +44,7 @@ def delete_thread(args: ThreadArgs) -> str:
     failed, a second call starts the next attempt, which resumes the deletion.
     """
     ctx = services()
+    ensure_thread_writable(ctx, args.threadId)
     thread = ctx.repository.begin_thread_deletion(args.threadId, ctx.now())
     if thread.execution_arn and ctx.workflows.is_running(thread.execution_arn):
         return thread.execution_arn

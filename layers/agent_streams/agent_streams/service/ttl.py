@@ -9,14 +9,30 @@ leaks storage:
 - a finished stream expires an hour after its cleanup was due;
 - an aborted stream expires ``RETENTION_DAYS`` after it ended (the partial
   reply stays available until then, or until deleted);
-- a delta expires ``RETENTION_DAYS`` plus a day after it was written, so it
-  outlives its stream.
+- a delta expires ``RETENTION_DAYS`` + ``MAX_STREAM_LIFETIME`` + a day after it
+  was written.
+
+The rule that holds it together: **no acknowledged delta expires while its stream
+is readable.** A stream lives at most ``MAX_STREAM_LIFETIME`` (24 hours): its
+timeout schedule is never armed later than ``createdAt + MAX_STREAM_LIFETIME``,
+and firing then aborts the stream with reason ``"expired"``, even if it is still
+being written. So every stream ends — or, with its schedule lost, expires — by
+``createdAt + MAX_STREAM_LIFETIME + 1 h``, and stays readable at most
+``RETENTION_DAYS`` after that. A delta was written after its stream was created,
+so it expires at least ``RETENTION_DAYS + MAX_STREAM_LIFETIME + 1 day`` after
+``createdAt``: 23 hours after the last moment its stream can be read. Appends
+stay one request: a delta's TTL depends only on when it is written.
 """
 
 from __future__ import annotations
 
 from agent_streams.config import DAY_SECONDS, Settings
-from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS
+from agent_streams_protocol.limits import (
+    CLEANUP_DELAY_MS,
+    MAX_STREAM_LIFETIME_MS,
+    MINUTE_MS,
+    TIMEOUT_MS,
+)
 
 LIVE_GRACE_MS = 60 * MINUTE_MS
 
@@ -34,4 +50,20 @@ def aborted_stream_expiry(ended_at_ms: int, settings: Settings) -> int:
 
 
 def delta_expiry(written_at_ms: int, settings: Settings) -> int:
-    return written_at_ms // 1000 + settings.retention_seconds + DAY_SECONDS
+    return (
+        written_at_ms // 1000
+        + settings.retention_seconds
+        + MAX_STREAM_LIFETIME_MS // 1000
+        + DAY_SECONDS
+    )
+
+
+def lifetime_end(created_at_ms: int) -> int:
+    """When a stream created at ``created_at_ms`` is aborted with reason ``expired``."""
+    return created_at_ms + MAX_STREAM_LIFETIME_MS
+
+
+def next_timeout(created_at_ms: int, last_heartbeat_ms: int) -> int:
+    """When the timeout schedule of a streaming stream fires next: 10 minutes after its
+    last write or heartbeat, but never past the end of its lifetime."""
+    return min(last_heartbeat_ms + TIMEOUT_MS, lifetime_end(created_at_ms))

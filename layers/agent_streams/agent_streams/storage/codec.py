@@ -2,6 +2,9 @@
 
 Storing parts as one JSON string round-trips them exactly (no Decimal, no
 float drift, key order kept) and lets reads pass them on without re-encoding.
+Lone surrogates (half of a character a JavaScript writer split between two
+deltas) are stored as ``\\uXXXX`` escapes: DynamoDB strings must be valid UTF-8,
+and the escape is the same JSON value, returned to readers as it was written.
 """
 
 from __future__ import annotations
@@ -9,11 +12,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agent_streams.json_text import escape_lone_surrogates, has_lone_surrogates
+
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode_parts(parts: list[Any]) -> str:
-    return _encoder.encode(parts)
+    text = _encoder.encode(parts)
+    return escape_lone_surrogates(text) if has_lone_surrogates(text) else text
 
 
 def _number_size(value: int) -> int:

@@ -2,8 +2,17 @@
 
 The reference runs on JSON values in JavaScript, so a faithful port has to
 reproduce, on the same JSON values in Python: truthiness, ``String(v)`` (used
-when the reference concatenates strings), ``JSON.stringify`` (error messages)
-and the distinction between an absent key (``undefined``) and ``null``.
+when the reference concatenates strings), string concatenation itself,
+``JSON.stringify`` (error messages) and the distinction between an absent key
+(``undefined``) and ``null``.
+
+Strings: a JavaScript string is a sequence of UTF-16 code units, so a writer that
+slices text by code unit can split a character between two deltas; concatenating
+the halves gives the character again. A Python ``str`` holds the same text with
+the pair as one code point and a lone half as a surrogate code point. Every
+concatenation here goes through :func:`js_concat` / :func:`js_join`, which join a
+high surrogate at the end of one piece and a low one at the start of the next into
+their character, so a string never holds a split pair.
 """
 
 from __future__ import annotations
@@ -253,14 +262,51 @@ def _to_number(value: Any) -> float:
     return float("nan")
 
 
+def _high(char: str) -> bool:
+    return "\ud800" <= char <= "\udbff"
+
+
+def _low(char: str) -> bool:
+    return "\udc00" <= char <= "\udfff"
+
+
+def _pair(high: str, low: str) -> str:
+    return chr(0x10000 + ((ord(high) - 0xD800) << 10) + (ord(low) - 0xDC00))
+
+
+def js_concat(left: str, right: str) -> str:
+    """``left + right`` on JavaScript strings: a pair split between them is joined."""
+    if left and right and _high(left[-1]) and _low(right[0]):
+        return left[:-1] + _pair(left[-1], right[0]) + right[1:]
+    return left + right
+
+
+def js_join(pieces: list[str]) -> str:
+    """``pieces.join("")`` on JavaScript strings: pairs split between pieces are joined."""
+    joined = "".join(pieces)
+    split = False
+    previous = ""
+    for piece in pieces:
+        if piece:
+            if previous and _high(previous[-1]) and _low(piece[0]):
+                split = True
+                break
+            previous = piece
+    if not split:
+        return joined
+    # Only the seams can hold a split pair (each piece is whole), so re-reading the
+    # text as UTF-16 joins exactly those and keeps every lone half as it is.
+    return joined.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
 def js_add(left: Any, right: Any) -> Any:
     """JavaScript's binary ``+`` on JSON values: concatenation unless both are primitive non-strings."""
     if isinstance(left, str) and isinstance(right, str):
-        return left + right
+        return js_concat(left, right)
     primitive = (type(None), bool, int, float, Undefined)
     if (isinstance(left, primitive) or is_number(left)) and (
         isinstance(right, primitive) or is_number(right)
     ):
         total = _to_number(left) + _to_number(right)
         return int(total) if total.is_integer() and abs(total) <= 2**53 else total
-    return js_string(left) + js_string(right)
+    return js_concat(js_string(left), js_string(right))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_streams_protocol.materialize.js_compat import UNDEFINED
+from agent_streams_protocol.materialize.js_compat import UNDEFINED, js_join
 
 __all__ = ["JsonDict", "LivePart", "LiveParts", "copy_json"]
 
@@ -74,7 +74,7 @@ class LivePart:
             key = self.tail_key
             assert key is not None
             self.tail.insert(0, self.fields[key])
-            self.fields[key] = "".join(self.tail)
+            self.fields[key] = js_join(self.tail)
             self.tail.clear()
 
 

@@ -20,6 +20,7 @@ from agent_streams_protocol.materialize.js_compat import (
     UNDEFINED,
     get_error_message,
     is_number,
+    js_join,
     js_string,
     truthy,
 )
@@ -186,7 +187,7 @@ def convert_to_model_messages(ui_messages: Iterable[JsonDict]) -> list[JsonDict]
                     options.update(dict(p["providerMetadata"]))
             system: JsonDict = {
                 "role": "system",
-                "content": "".join(js_string(p.get("text", UNDEFINED)) for p in texts),
+                "content": js_join([js_string(p.get("text", UNDEFINED)) for p in texts]),
             }
             if options:
                 system["providerOptions"] = options

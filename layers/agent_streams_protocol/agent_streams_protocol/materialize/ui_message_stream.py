@@ -33,6 +33,7 @@ from typing import Any
 
 from agent_streams_protocol.materialize.js_compat import (
     UNDEFINED,
+    js_join,
     js_string,
     own_entries,
     prop_key,
@@ -110,7 +111,7 @@ class _PartialToolCall:
     def full_text(self) -> str:
         if self.pieces:
             self.pieces.insert(0, self.text)
-            self.text = "".join(self.pieces)
+            self.text = js_join(self.pieces)
             self.pieces.clear()
         return self.text
 
