@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from agent_streams_dev.local.asgi import AsgiBridge
 from agent_streams_dev.local.functions import FunctionError, LocalFunction, LocalFunctions
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class LocalHttpServer:
         port: int,
         functions: LocalFunctions,
         endpoints: LocalEndpoints,
+        live: AsgiBridge | None = None,
     ) -> None:
         self.routes = [
             Route(f.spec.method, f.spec.path, f)
@@ -118,6 +120,8 @@ class LocalHttpServer:
             if f.spec.method and f.spec.path
         ]
         self.endpoints = endpoints
+        #: The live reads (SSE), served by the stream_events function's ASGI app.
+        self.live = live
         self.requests = 0
         server = self
 
@@ -133,7 +137,7 @@ class LocalHttpServer:
             def do_GET(self) -> None:
                 server._handle(self)
 
-            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
 
         self._httpd = _Server((host, port), Handler)
         self._thread = threading.Thread(
@@ -162,6 +166,9 @@ class LocalHttpServer:
             self._send(request, 413, {"message": "Request Entity Too Large"})
             return
         body = request.rfile.read(length) if length else b""
+        if self.live is not None and self.live.handles(split.path):
+            self.live.serve(request, body)
+            return
         endpoint = self.endpoints.get((method, split.path))
         if endpoint is not None:
             try:

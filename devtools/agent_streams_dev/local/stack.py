@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from agent_streams_dev.local.asgi import AsgiBridge
 from agent_streams_dev.local.asl import LocalWorkflows
 from agent_streams_dev.local.clock import VirtualClock
 from agent_streams_dev.local.functions import LocalFunctions
@@ -45,6 +46,7 @@ class LocalStack:
         stack_name: str = DEFAULT_STACK_NAME,
         region: str = "us-east-1",
         template: Template | None = None,
+        live: AsgiBridge | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -65,6 +67,8 @@ class LocalStack:
         self.local_workflows: LocalWorkflows | None = None
         self.resources: StackResources | None = None
         self.endpoint = ""
+        #: The live reads (SSE): the stream_events function's app (default: open, any origin).
+        self.live = live
 
     # -- life ---------------------------------------------------------------------
 
@@ -123,7 +127,10 @@ class LocalStack:
             self.functions,
             self.clock,
         )
-        self._http = LocalHttpServer(self.host, self.port, self.functions, self._endpoints())
+        self.live = self.live or AsgiBridge.live_reads()
+        self._http = LocalHttpServer(
+            self.host, self.port, self.functions, self._endpoints(), self.live
+        )
         self.port = self._http.port
         self._http.start()
         if self.clock.real_time:

@@ -105,11 +105,14 @@ class Template:
         return found
 
     def functions(self) -> dict[str, FunctionSpec]:
+        """The operations' functions (``app.handler``), by operation."""
         globals_ = self.body.get("Globals", {}).get("Function", {})
         routes = self.routes()
         found: dict[str, FunctionSpec] = {}
         for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
             props = resource["Properties"]
+            if str(props.get("Handler", "")).endswith(".sh"):
+                continue  # a web app behind the Lambda Web Adapter (local/asgi.py), no operation
             code_dir = PROJECT_ROOT / str(props["CodeUri"]).rstrip("/")
             method, path = routes.get(logical_id, (None, None))
             spec = FunctionSpec(

@@ -15,13 +15,15 @@ after the other). So the streams of the turn are sent one after the other in
   finished, or that stream's abort (and timeout error) if it was aborted; then
   ``[DONE]``.
 
-The turn ends when its last stream has ended and no later stream of the order
-exists ``settle_ms`` after that (the index that lists them is eventually consistent).
+The turn ends when its last stream has ended and no later stream of the order is
+listed ``settle_ms`` after this reader saw that (the index that lists them is
+eventually consistent).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -56,8 +58,12 @@ class TurnEvents:
         position: TurnPosition | None,
         *,
         settle_ms: int = 1000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.repository = repository
+        self.clock = clock
+        #: When (``clock``) the stream being followed was seen ended and fully sent.
+        self._delivered_at: float | None = None
         self.now_ms = now_ms
         self.thread_id = thread_id
         self.order = order
@@ -143,21 +149,23 @@ class TurnEvents:
                 return result
             if step.more:
                 return result
-            ended_at = feed.stream.ended_at
-            if not step.gone and ended_at is not None and self.now_ms() < ended_at + self.settle_ms:
+            if self._index + 1 < len(self._streams):
+                self._next()
+                probe = False
+                continue
+            if self._delivered_at is None:
+                self._delivered_at = self.clock()
+            if self.clock() - self._delivered_at < self.settle_ms / 1000:
                 # A next stream may not be in the index yet: look again later.
-                if self._index + 1 < len(self._streams):
-                    self._next()
-                    probe = False
-                    continue
                 return result
-            if self._index + 1 < len(self._streams) or self._relist():
+            if self._relist():
                 self._next()
                 probe = False
                 continue
             return self._end(result, None if step.gone else feed)
 
     def _next(self) -> None:
+        self._delivered_at = None
         self._index += 1
         self._feed = self._open(self._streams[self._index], StreamPosition())
 
