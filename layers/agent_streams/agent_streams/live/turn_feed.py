@@ -96,8 +96,10 @@ class TurnEvents:
 
     # -- the merge ------------------------------------------------------------------
 
-    def _open(self, stream: Stream, position: StreamPosition) -> StreamFeed:
-        key = key_of(stream)
+    def _open(self, listed: Stream, position: StreamPosition) -> StreamFeed:
+        key = key_of(listed)
+        # The index shows neither nextStart nor a settled status: read the stream itself.
+        stream = self.repository.get_stream(listed.stream_id, self.now_ms()) or listed
         return StreamFeed(
             self.repository,
             self.now_ms,
@@ -155,7 +157,11 @@ class TurnEvents:
                 continue
             if self._delivered_at is None:
                 self._delivered_at = self.clock()
-            if self.clock() - self._delivered_at < self.settle_ms / 1000:
+            ended_at = feed.stream.ended_at
+            settled = step.gone or (
+                ended_at is not None and self.now_ms() - ended_at >= self.settle_ms
+            )
+            if not settled and self.clock() - self._delivered_at < self.settle_ms / 1000:
                 # A next stream may not be in the index yet: look again later.
                 return result
             if self._relist():
