@@ -24,8 +24,8 @@ import urllib3
 from agent_streams_dev.local.stack import LocalStack
 from agent_streams_protocol.materialize.parts import get_parts
 from agent_streams_protocol.materialize.ui_chunks import to_ui_message_chunks
+from tests.unit.materialize.helpers import conformance_cases
 
-from ..unit.materialize.helpers import conformance_cases
 from .conftest import LocalApi
 from .sse_client import Read, read_sse
 
@@ -86,7 +86,8 @@ def write(
         status, body = api.post(
             f"/streams/{stream_id}/deltas", {"start": start, "end": stop, "parts": chunk}
         )
-        assert status == 200 and body["accepted"], body
+        assert status == 200, body
+        assert body["accepted"], body
     start, stop, chunk = deltas[-1]
     final = {"streamId": stream_id, "start": start, "end": stop, "parts": chunk}
     if end == "finish":
