@@ -411,3 +411,50 @@ def test_a_deleted_stream_ends_without_done(
     assert [c for _, c in read.events] == [{"type": "start"}]
     assert not read.done
     assert json.loads(json.dumps(read.events))  # plain JSON all along
+
+
+def test_the_python_follower_reads_live_events_not_list_deltas(
+    local_stack: LocalStack, api: LocalApi
+) -> None:
+    import asyncio
+
+    from agent_streams_client import StreamsClient
+    from agent_streams_client.http_transport import HttpTransport
+    from agent_streams_client.live_follower import LiveThreadFollower
+    from agent_streams_protocol.materialize import derive_ui_messages
+
+    rng = random.Random(3)
+    thread_id = api.thread()
+    fmt, parts = _sample_streams(rng)[0]
+    stream_id = write(api, thread_id, fmt, parts, rng)
+    status, deltas = api.get(f"/threads/{thread_id}/deltas?cursors={stream_id}:0")
+    assert status == 200
+    stream = api.state(stream_id)[1]
+
+    async def follow() -> tuple[list[Any], LiveThreadFollower, int]:
+        async with StreamsClient.http(local_stack.url) as client:
+            assert isinstance(client.transport, HttpTransport)
+            calls = 0
+            list_deltas = client.list_deltas
+
+            async def counted(*args: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                return await list_deltas(*args)
+
+            client.list_deltas = counted  # type: ignore[method-assign]
+            follower = LiveThreadFollower(
+                client, thread_id, transport=client.transport, stop_when_idle=True
+            )
+            seen = [m async for m in follower.messages()]
+            return seen, follower, calls
+
+    seen, follower, calls = asyncio.run(follow())
+    assert follower.live is True
+    assert calls == 0
+    message = {
+        k: v
+        for k, v in stream.items()
+        if k not in ("threadId", "lastHeartbeat", "endedAt", "nextStart", "reason")
+    }
+    assert seen[-1] == derive_ui_messages(thread_id, [message], deltas)

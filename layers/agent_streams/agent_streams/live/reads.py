@@ -32,7 +32,9 @@ def open_stream_events(
     stored: bool = False,
 ) -> tuple[LiveEvents, Round]:
     """``GET /streams/{streamId}/events``. ``subject``: the JWT subject of the reader (None:
-    IAM, may read everything). ``stored``: the parts as written (no conversion)."""
+    IAM, may read everything). ``stored``: the parts as written, without conversion and
+    without the chunks that end an aborted stream (for readers that materialise them
+    with the reference's rules, such as the Python follower)."""
     position = StreamPosition() if last_event_id is None else parse_stream_position(last_event_id)
     stream = ctx.repository.get_stream(stream_id, ctx.now())
     if stream is None:
@@ -40,7 +42,7 @@ def open_stream_events(
     if subject is not None and not may_read(ctx.repository.get_thread(stream.thread_id), subject):
         raise StreamNotFound(stream_id)
     feed = StreamFeed(ctx.repository, ctx.now, stream, position, convert=not stored)
-    events = StreamEvents(feed)
+    events = StreamEvents(feed, with_tail=not stored)
     return events, events.round(probe=False)
 
 

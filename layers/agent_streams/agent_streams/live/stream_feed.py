@@ -165,12 +165,15 @@ class StreamFeed:
 class StreamEvents:
     """``GET /streams/{streamId}/events``: one stream, then its tail and ``[DONE]``."""
 
-    def __init__(self, feed: StreamFeed) -> None:
+    def __init__(self, feed: StreamFeed, *, with_tail: bool = True) -> None:
         self.feed = feed
+        #: Send the abort / timeout chunks of an aborted stream (not for stored parts).
+        self.with_tail = with_tail
 
     def round(self, probe: bool) -> Round:
         result = self.feed.round(probe)
         if not result.gone and self.feed.delivered:
-            result.frames.extend(self.feed.tail())
+            if self.with_tail:
+                result.frames.extend(self.feed.tail())
             result.done = True
         return result
