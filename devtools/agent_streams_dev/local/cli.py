@@ -40,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     )
     stack.start()
     print(f"agent-streams local: ready on {stack.url}", flush=True)
+    print(
+        f"agent-streams local: live reads (SSE) at {stack.url}/streams/STREAM_ID/events "
+        f"and {stack.url}/threads/THREAD_ID/stream",
+        flush=True,
+    )
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
