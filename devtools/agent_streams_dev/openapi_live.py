@@ -47,6 +47,25 @@ _EVENTS = (
 )
 
 
+#: One event (as OpenAPI 3.2 describes an event stream: the schema of each event).
+_EVENT = {
+    "type": "object",
+    "properties": {
+        "id": {
+            "type": "string",
+            "maxLength": 200,
+            "description": "Where the reader is after this event; send it back as `Last-Event-ID`.",
+        },
+        "data": {
+            "type": "string",
+            "description": "An AI SDK 5 UI message chunk as one line of JSON (an object with a "
+            "string `type`), or `[DONE]` at the end.",
+        },
+    },
+    "required": ["data"],
+}
+
+
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -107,7 +126,7 @@ def _stream() -> dict[str, Any]:
             "200": {
                 "description": _EVENTS,
                 "headers": _HEADERS,
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": _EVENT}},
             },
             "401": _error("`Unauthorized`: JWT mode, and no valid bearer token with a subject."),
             "404": _error("`StreamNotFound`: the stream does not exist (or is not yours)."),
@@ -137,7 +156,7 @@ def _thread() -> dict[str, Any]:
             "200": {
                 "description": _EVENTS,
                 "headers": _HEADERS,
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                "content": {"text/event-stream": {"schema": _EVENT}},
             },
             "204": {"description": "Nothing of the thread is streaming."},
             "401": _error("`Unauthorized`: JWT mode, and no valid bearer token with a subject."),
