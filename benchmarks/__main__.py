@@ -102,8 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="fewer runs and smaller data (not for the README)"
     )
+    parser.add_argument(
+        "--live-seconds",
+        type=float,
+        default=None,
+        help="how long the live reads' reply is written, per phase (default 60; --quick: 10)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    live_seconds = args.live_seconds or (10.0 if args.quick else 60.0)
     rows: list[Row] = []
 
     from benchmarks import bench_materialize, cold_start
@@ -130,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         deletion,
         end_to_end,
         gsi,
+        live_reads,
         overhead,
         requests_per_op,
     )
@@ -148,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             rows,
             lambda: end_to_end.run(bench, sizes.writer_parts, sizes.e2e_runs, sizes.follow_parts),
         )
+        section("live reads", rows, lambda: live_reads.run(bench, live_seconds))
         section("deletion", rows, lambda: deletion.run(bench, sizes.streams, sizes.deltas))
     finally:
         with quiet_stdout():

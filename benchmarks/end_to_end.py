@@ -76,7 +76,7 @@ async def _follow_delays(url: str, parts: int) -> list[float]:
         done = asyncio.Event()
 
         async def follow() -> None:
-            async for messages in reader_client.follow(thread, poll_interval=POLL_S):
+            async for messages in reader_client.follow(thread, poll_interval=POLL_S, live=False):
                 now = time.perf_counter()
                 text = "".join(
                     p.get("text", "")

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from agent_streams.api.operation import HttpRoute, Operation
 from agent_streams.ids import ID_PATTERN
 from agent_streams_dev.local.template import PROJECT_ROOT, FunctionSpec, Template, load_template
+from agent_streams_dev.openapi_live import BEARER_SCHEME, live_paths
 from agent_streams_dev.schemas import DocumentSchemaGenerator, component_schemas
 from agent_streams_protocol.errors import ERROR_CLASSES
 
@@ -354,6 +355,7 @@ def build_openapi(template: Template | None = None) -> dict[str, Any]:
         if method in item:
             raise ValueError(f"two operations serve {route.method} {route.path}")
         item[method] = operation_object(operation, route, definitions)
+    paths.update(live_paths(_unavailable_response(), _default_response()))
     replies = [route.reply_schema for _, route in operations if route.reply_schema is not None]
     for name, schema in component_schemas([*replies, ERROR_SCHEMA], REF).items():
         _add_component(definitions, name, schema)
@@ -380,6 +382,7 @@ def build_openapi(template: Template | None = None) -> dict[str, Any]:
         "tags": [
             {"name": "threads", "description": "Conversations and the streams in them."},
             {"name": "streams", "description": "One stream: its state, its deltas, its end."},
+            {"name": "live", "description": "Live reads: Server-Sent Events at the `LiveUrl`."},
         ],
         "paths": {
             path: {method: item[method] for method in _METHODS if method in item}
@@ -396,7 +399,8 @@ def build_openapi(template: Template | None = None) -> dict[str, Any]:
                     "x-amazon-apigateway-authtype": "awsSigv4",
                     "description": "AWS Signature Version 4 (IAM). Deployed with "
                     "`ApiAuthorization=NONE`, the API takes unsigned requests.",
-                }
+                },
+                "bearer": BEARER_SCHEME,
             },
         },
     }

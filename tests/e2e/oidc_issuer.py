@@ -8,15 +8,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from joserfc import jwt
-from joserfc.jwk import ECKey, RSAKey
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import RSAAlgorithm
 
 KID = "test-key-1"
 
 
 class Issuer:
     def __init__(self) -> None:
-        self.key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig"}, private=True)
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         self.fetches = {"discovery": 0, "jwks": 0}
         issuer = self
 
@@ -30,7 +32,7 @@ class Issuer:
                     reply = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/keys"}
                 elif self.path == "/keys":
                     issuer.fetches["jwks"] += 1
-                    reply = {"keys": [issuer.key.as_dict(private=False)]}
+                    reply = {"keys": [{**public, "kid": KID, "use": "sig"}]}
                 else:
                     self.send_error(404)
                     return
@@ -49,15 +51,17 @@ class Issuer:
     def token(
         self, claims: dict[str, Any], *, key: Any = None, kid: str = KID, alg: str = "RS256"
     ) -> str:
-        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key or self.key)
+        return jwt.encode(
+            claims, key or self.key, algorithm=alg, headers={"kid": kid, "typ": "JWT"}
+        )
 
     @staticmethod
-    def stranger_rsa_key() -> RSAKey:
-        return RSAKey.generate_key(2048, parameters={"kid": KID}, private=True)
+    def stranger_rsa_key() -> rsa.RSAPrivateKey:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     @staticmethod
-    def ec_key() -> ECKey:
-        return ECKey.generate_key("P-256", parameters={"kid": KID}, private=True)
+    def ec_key() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
 
     def close(self) -> None:
         self._server.shutdown()

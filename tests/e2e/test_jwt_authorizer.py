@@ -308,6 +308,12 @@ def test_agent_streams_local_with_jwt_issuer(issuer: Issuer) -> None:
         assert refused(call(url, "/threads/missing")).startswith("Bearer")
         status, body, _ = call(url, "/threads/missing", token)
         assert (status, body["error"]) == (404, "ThreadNotFound")
+        # The same flag puts the live reads in JWT mode, as the template does with JwtIssuer.
+        status, body, headers = call(url, "/streams/missing/events")
+        assert (status, body["error"]) == (401, "Unauthorized")
+        assert headers["www-authenticate"] == "Bearer"
+        status, body, _ = call(url, "/streams/missing/events", token)
+        assert (status, body["error"]) == (404, "StreamNotFound")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:

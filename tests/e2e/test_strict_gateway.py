@@ -72,6 +72,20 @@ class TestRefusalsAreJson:
         status, _, body = exchange(local_stack.url, request("GET", "/t?x=" + "a" * 70_000))
         assert (status, body) == (414, {"message": "Request-URI Too Long"})
 
+    def test_the_live_reads_are_behind_the_same_limits(self, local_stack: LocalStack) -> None:
+        long = "/streams/s/events?cursor=" + "a" * 10_240
+        status, headers, body = exchange(local_stack.url, request("GET", long))
+        assert (status, body) == (414, {"message": "Request-URI Too Long"})
+        assert "apigw-requestid" not in headers  # a Function URL's answer, not the API's
+        headers = {f"x-h{i}": "v" * 1000 for i in range(11)}
+        status, _, body = exchange(local_stack.url, request("GET", "/threads/t/stream", headers))
+        assert (status, body) == (431, {"message": "Request Header Fields Too Large"})
+        bad = request("GET", "/threads/t/stream", {"Content-Length": "x"})
+        assert exchange(local_stack.url, bad)[::2] == (400, {"message": "Bad Request"})
+        # Within the limits the app answers (a thread that does not exist).
+        status, _, body = exchange(local_stack.url, request("GET", "/threads/t/stream"))
+        assert (status, body["error"]) == (404, "ThreadNotFound")
+
     def test_just_under_the_limit_reaches_the_function(self, local_stack: LocalStack) -> None:
         prefix = "GET /threads/x?title= HTTP/1.1"
         target = "/threads/x?title=" + "a" * (10_240 - len(prefix) - len("localhost"))

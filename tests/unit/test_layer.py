@@ -27,7 +27,7 @@ THIRD_PARTY = {
     "dateutil", "six", "urllib3", "wrapt", "wrapt-stubs", "bin",
 }  # fmt: skip
 #: Modules of the runtime, by path inside the layer: everything that ships.
-RUNTIME_ROOMS = {"api", "service", "storage"}
+RUNTIME_ROOMS = {"api", "live", "service", "storage"}
 
 
 def _build(out: Path) -> Path:

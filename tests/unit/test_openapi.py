@@ -17,6 +17,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from agent_streams.api.http import is_http_event
 from agent_streams_dev import openapi
 from agent_streams_dev.local.template import load_template
+from agent_streams_dev.openapi_live import LIVE_PATHS
 from agent_streams_dev.schemas import ERROR_CODES, REPLY_SCHEMAS
 from agent_streams_protocol.errors import ERROR_CLASSES, DeltaConflict, StreamNotFound
 from tests.helpers import EVENTS, ROOT
@@ -91,9 +92,14 @@ def test_every_template_route_is_documented(document: dict[str, Any]) -> None:
         (method.upper(), path): item["operationId"]
         for path, methods in document["paths"].items()
         for method, item in methods.items()
+        if path not in LIVE_PATHS  # the live reads: at the LiveUrl, not HTTP API routes
     }
     assert documented == routed
     assert len(documented) == 15
+    for path in LIVE_PATHS:
+        live = document["paths"][path]["get"]
+        assert "text/event-stream" in live["responses"]["200"]["content"]
+        assert live["servers"][0]["url"].endswith(".on.aws")
 
 
 def test_operations_are_complete(document: dict[str, Any]) -> None:
@@ -109,8 +115,12 @@ def test_operations_are_complete(document: dict[str, Any]) -> None:
                 assert parameters[name]["required"] is True
                 assert parameters[name]["schema"]["pattern"] == "^[0-9A-Za-z_-]{1,40}$"
             success = [s for s in item["responses"] if s.startswith("2")]
-            # One success reply; the sync deletions have two: done (204) or handed over (202).
-            assert len(success) == 1 or success == ["202", "204"], item["operationId"]
+            # One success reply; the sync deletions have two: done (204) or handed over
+            # (202); the thread's live stream too: a turn's events (200) or none live (204).
+            if path == "/threads/{threadId}/stream":
+                assert success == ["200", "204"]
+            else:
+                assert len(success) == 1 or success == ["202", "204"], item["operationId"]
             if "204" in success:
                 assert "content" not in item["responses"]["204"]
             for status, response in item["responses"].items():

@@ -1,7 +1,8 @@
 """``agent-streams follow THREAD_ID`` (or ``agent-streams-follow``): print a thread's replies live.
 
-Wired by ``agent_streams_dev.cli`` (``add_arguments`` / ``run``). Polls over HTTP
-(the local stack by default) and redraws the thread's messages as they grow; on
+Wired by ``agent_streams_dev.cli`` (``add_arguments`` / ``run``). Reads the live
+events over HTTP (the local stack by default; polls where no live URL serves them)
+and redraws the thread's messages as they grow; on
 a pipe it writes plain text and only appends. ``--once`` prints what the thread
 has and exits when every stream seen is complete.
 """
@@ -47,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--once", action="store_true", help="print what is there and exit once all is complete"
     )
+    parser.add_argument(
+        "--live-url",
+        help="the live reads URL (the stack's LiveUrl output; default: --url, as the local stack)",
+    )
+    parser.add_argument(
+        "--poll", action="store_true", help="poll list_deltas instead of reading live events"
+    )
 
 
 def _auth(args: argparse.Namespace) -> Auth:
@@ -57,7 +65,9 @@ def _auth(args: argparse.Namespace) -> Auth:
 
 async def follow(args: argparse.Namespace, out: TextIO) -> None:
     renderer = LiveRenderer(out, tty=out.isatty())
-    async with StreamsClient.http(args.url, _auth(args), region=args.region) as client:
+    async with StreamsClient.http(
+        args.url, _auth(args), region=args.region, live_url=args.live_url
+    ) as client:
         try:
             async for messages in client.follow(
                 args.thread_id,
@@ -65,6 +75,7 @@ async def follow(args: argparse.Namespace, out: TextIO) -> None:
                 poll_interval=args.poll_interval,
                 start_order=args.start_order,
                 stop_when_idle=args.once,
+                live=False if args.poll else None,
             ):
                 renderer.update(messages)
         finally:

@@ -243,8 +243,14 @@ class ThreadFollower:
 
     async def poll(self) -> PollResult:
         """One round: list the streams, then read new deltas of the open ones."""
-        factory, _ = self._materialization()
         self.polls += 1
+        changed = await self.discover()
+        more, read_changed = await self._read_deltas()
+        return PollResult(changed=changed or read_changed, more=more)
+
+    async def discover(self) -> bool:
+        """List the streams (new ones, status changes, those gone); True if the messages changed."""
+        factory, _ = self._materialization()
         changed = False
         listed = await self.client.list_streams(
             self.thread_id, start_order=self.start_order, statuses=self.statuses
@@ -266,7 +272,11 @@ class ThreadFollower:
         for stream_id, followed in self._streams.items():
             if stream_id not in listed_ids and not followed.complete and not followed.gone:
                 changed = await self._check_unlisted(followed, factory) or changed
+        return changed
 
+    async def _read_deltas(self) -> tuple[bool, bool]:
+        """list_deltas for the open streams: (a reply was capped, the messages changed)."""
+        changed = False
         more = False
         open_streams = [s for s in self._streams.values() if not s.complete]
         for index in range(0, len(open_streams), MAX_CURSORS):
@@ -290,4 +300,4 @@ class ThreadFollower:
                         followed.complete = True
                 elif len(got) >= MAX_DELTAS_PER_STREAM or request_capped:
                     more = True
-        return PollResult(changed=changed, more=more)
+        return more, changed

@@ -51,6 +51,7 @@ class BearerToken:
 Auth = None | Literal["none", "sigv4"] | BearerToken
 
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
+_FUNCTION_URL_HOST = re.compile(r"^[a-z0-9]+\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
 
 #: A generous read timeout: a list_deltas reply may be 5 MB, and a Lambda cold start
 #: plus a DynamoDB retry can take seconds.
@@ -75,6 +76,7 @@ class HttpTransport:
         max_connections: int = 10,
         headers: dict[str, str] | None = None,
         botocore_session: Session | None = None,
+        live_url: str | None = None,
     ) -> None:
         if auth is not None and not isinstance(auth, BearerToken) and auth not in ("none", "sigv4"):
             raise ValueError(f"auth must be None, 'none', 'sigv4' or a BearerToken, not {auth!r}")
@@ -82,6 +84,9 @@ class HttpTransport:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
+        #: Where the live reads (SSE) are: the stack's LiveUrl (a Function URL), or the
+        #: base URL itself (the local stack serves both).
+        self.live_url = (live_url or base_url).rstrip("/")
         self.auth: Auth = None if auth == "none" else auth
         self._region = region
         self._timeout = (
@@ -130,6 +135,30 @@ class HttpTransport:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def open_events(self, path: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        """A GET of the live reads URL whose body is read as it arrives (blocking: call it
+        from a worker thread). Connection failures are TransientError."""
+        url = self.live_url + path
+        headers = {"Accept": "text/event-stream", **self._headers, **headers}
+        if isinstance(self.auth, BearerToken):
+            headers["Authorization"] = f"Bearer {self.auth.value()}"
+        elif self.auth == "sigv4":
+            headers = self._sign("GET", url, None, headers)
+        try:
+            return self._get_pool().request(
+                "GET",
+                url,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=self._timeout.connect_timeout, read=60.0),
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransientError(
+                f"live read: {exc}", maybe_processed=False, operation="events", cause=exc
+            ) from exc
 
     # -- internals (run in a worker thread) ------------------------------------
 
@@ -199,9 +228,12 @@ class HttpTransport:
 
         credentials = self._get_credentials()
         request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
-        SigV4Auth(
-            credentials.get_frozen_credentials(), "execute-api", self._region_for(url)
-        ).add_auth(request)
+        # The live reads URL is a Lambda Function URL: signed for "lambda".
+        host = urlsplit(url).hostname or ""
+        service = "lambda" if _FUNCTION_URL_HOST.match(host) else "execute-api"
+        SigV4Auth(credentials.get_frozen_credentials(), service, self._region_for(url)).add_auth(
+            request
+        )
         return {str(k): str(v) for k, v in request.headers.items()}
 
     def _get_botocore_session(self) -> Session:
@@ -225,7 +257,8 @@ class HttpTransport:
     def _region_for(self, url: str) -> str:
         if self._region:
             return self._region
-        match = _EXECUTE_API_HOST.match(urlsplit(url).hostname or "")
+        host = urlsplit(url).hostname or ""
+        match = _EXECUTE_API_HOST.match(host) or _FUNCTION_URL_HOST.match(host)
         if match:
             return match.group(1)
         region = self._get_botocore_session().get_config_variable("region")

@@ -81,7 +81,10 @@ class StreamsClient:
         max_connections: int = 10,
         headers: dict[str, str] | None = None,
         botocore_session: Session | None = None,
+        live_url: str | None = None,
     ) -> StreamsClient:
+        """``live_url``: the stack's ``LiveUrl`` output, where :meth:`follow` reads
+        Server-Sent Events (default: ``base_url``, which the local stack serves)."""
         from agent_streams_client.http_transport import DEFAULT_TIMEOUT, HttpTransport
 
         return cls(
@@ -93,6 +96,7 @@ class StreamsClient:
                 max_connections=max_connections,
                 headers=headers,
                 botocore_session=botocore_session,
+                live_url=live_url,
             )
         )
 
@@ -314,15 +318,40 @@ class StreamsClient:
         timeout: float | None = None,
         materializer_factory: MaterializerFactory | None = None,
         merge: MergeMessages | None = None,
+        live: bool | None = None,
+        discovery_interval: float = 1.0,
         **options: Any,
     ) -> AsyncGenerator[list[UIMessage], None]:
         """Yield the thread's materialised UI messages whenever they change.
 
-        See :class:`agent_streams_client.follower.ThreadFollower` for the options
+        Over HTTP the deltas come as Server-Sent Events from the live reads URL when it
+        serves them (``live``: None tries, and polls if it does not; False always polls);
+        ``list_streams`` then runs every ``discovery_interval`` seconds instead of every
+        ``poll_interval``. See :class:`agent_streams_client.follower.ThreadFollower` and
+        :class:`agent_streams_client.live_follower.LiveThreadFollower` for the options
         (``options`` are passed on: ``retry_policy``, ``clock``, ``sleep``).
         """
         from agent_streams_client.follower import ThreadFollower
+        from agent_streams_client.http_transport import HttpTransport
 
+        if live is not False and isinstance(self.transport, HttpTransport):
+            from agent_streams_client.live_follower import LiveThreadFollower
+
+            return LiveThreadFollower(
+                self,
+                thread_id,
+                transport=self.transport,
+                discovery_interval=discovery_interval,
+                statuses=statuses,
+                poll_interval=poll_interval,
+                start_order=start_order,
+                stop_when_idle=stop_when_idle,
+                max_polls=max_polls,
+                timeout=timeout,
+                materializer_factory=materializer_factory,
+                merge=merge,
+                **options,
+            ).messages()
         return ThreadFollower(
             self,
             thread_id,

@@ -20,6 +20,9 @@ JSON ``{"message": ...}`` for everything API Gateway itself decides:
   the function itself runs on until its own timeout, as on AWS. (504 "Endpoint
   request timed out" is the REST API's answer, not the HTTP API's.)
 - a reply that is not a valid payload 2.0 response: 500 ``Internal Server Error``.
+
+CORS (the API's ``CorsConfiguration``: preflights answered, headers added) is the HTTP
+server's, which answers it for every resource that has it (``cors.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from agent_streams_dev.local.cors import CorsRules
 from agent_streams_dev.local.functions import FunctionError, LocalFunction, LocalFunctions
 from agent_streams_dev.local.jwt_authorizer import JwtAuthorizer, Refused
 from agent_streams_dev.local.template import RouteSpec, Template
@@ -229,6 +233,9 @@ class HttpApi:
             for logical_id, spec in template.jwt_authorizers(parameters).items()
         }
         self.integration_timeout_s = integration_timeout_s
+        config = template.http_api_cors(parameters)
+        #: The API's ``CorsConfiguration``: the HTTP server answers it (``cors.py``).
+        self.cors = None if config is None else CorsRules.http_api(config)
 
     def jwt_routes(self) -> list[str]:
         return [r.key for r in self.routes if r.spec and r.spec.authorization_type == "JWT"]

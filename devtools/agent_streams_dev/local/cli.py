@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="URL",
         help="deploy the template's JWT authorizer with this issuer (its JwtIssuer parameter): "
-        "the routes behind it then need a token the issuer signed "
+        "the routes behind it and the live reads then need a token the issuer signed "
         "(keys from URL/.well-known/openid-configuration)",
     )
     parser.add_argument(
@@ -80,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
     if args.jwt_issuer and stack.api is not None:
         print(
             f"agent-streams local: JWT ({args.jwt_issuer}) on {', '.join(stack.api.jwt_routes())}",
+            flush=True,
+        )
+    if stack.live is not None:
+        print(
+            f"agent-streams local: live reads (SSE) at {stack.url}/streams/STREAM_ID/events "
+            f"and {stack.url}/threads/THREAD_ID/stream"
+            + (", a token of the same issuer needed" if args.jwt_issuer else ""),
             flush=True,
         )
     try:

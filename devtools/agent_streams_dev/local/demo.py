@@ -194,6 +194,9 @@ def run_demo(speed: float = 1.0) -> int:
         narrator.say(
             f"thread {thread_id} created; streaming the agent's reply while a follower reads it:"
         )
+        narrator.say(
+            f"  watch it live (SSE, as useChat resumes it): curl -N {stack.url}/threads/{thread_id}/stream"
+        )
         print()
         reply_stream = asyncio.run(_stream_and_follow(stack, narrator, thread_id, speed))
         print()

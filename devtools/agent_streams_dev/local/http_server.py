@@ -14,19 +14,26 @@ and answers every refusal as JSON ``{"message": ...}`` (never http.server's HTML
   (AWS documents the two quotas, not the statuses it answers them with: these are
   the local stack's.)
 
-Dispatch, in order: a mounted prefix (:meth:`LocalHttpServer.mount` — e.g. another
-AWS API served on the same port), the local stack's own endpoints (``/_local/...``,
-``/openapi.json``), then the HTTP API's routes.
+Dispatch, in order: a mounted path (:meth:`LocalHttpServer.mount` — e.g. another
+AWS API served on the same port; :meth:`LocalHttpServer.mount_streaming` — a handler
+that writes its response as it makes it, e.g. the live reads' Function URL), the local
+stack's own endpoints (``/_local/...``, ``/openapi.json``), then the HTTP API's routes.
+
+CORS is answered here, once for everything served: each mount may have its resource's
+CORS rules (``cors.py``), the rest has the HTTP API's. A preflight is answered before
+dispatch; every other response to a request with an ``Origin`` gets the headers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +45,7 @@ from agent_streams_dev.local.api_gateway import (
     Route,
     build_event,
 )
+from agent_streams_dev.local.cors import CorsRules
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +55,7 @@ __all__ = [
     "LocalEndpoints",
     "LocalHttpServer",
     "Route",
+    "StreamingReply",
     "build_event",
 ]
 
@@ -69,6 +78,9 @@ Mounted = Callable[[HttpRequest], HttpResponse]
 #: How a mounted API answers a request the server refused (by its status), or None
 #: for the server's own answer.
 MountedRefusal = Callable[[int], HttpResponse | None]
+#: A mounted streaming handler: the whole request in; it writes the response through
+#: the reply as it goes.
+Streamed = Callable[[HttpRequest, "StreamingReply"], None]
 
 _REASONS = {
     400: "Bad Request",
@@ -86,6 +98,15 @@ class _Refusal(Exception):
         super().__init__(_REASONS.get(status, "Bad Request"))
         self.status = status
         self.close = close
+
+
+@dataclass(frozen=True)
+class _Mount:
+    matches: Callable[[str], bool]
+    handler: Mounted | None
+    streamed: Streamed | None
+    refusal: MountedRefusal | None
+    cors: CorsRules | None
 
 
 class _Server(ThreadingHTTPServer):
@@ -106,7 +127,7 @@ class LocalHttpServer:
         self.api = api
         self.endpoints = endpoints
         self.requests = 0
-        self._mounts: list[tuple[str, Mounted, MountedRefusal | None]] = []
+        self._mounts: list[_Mount] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -148,11 +169,34 @@ class LocalHttpServer:
     def port(self) -> int:
         return int(self._httpd.server_address[1])
 
-    def mount(self, prefix: str, handler: Mounted, refusal: MountedRefusal | None = None) -> None:
+    def mount(
+        self,
+        prefix: str,
+        handler: Mounted,
+        refusal: MountedRefusal | None = None,
+        *,
+        cors: CorsRules | None = None,
+    ) -> None:
         """Serve every request whose path starts with ``prefix`` by ``handler`` (after
         the server's own limits, before the HTTP API's routes); ``refusal`` answers the
-        server's refusals under that prefix in the mounted API's own terms."""
-        self._mounts.append((prefix, handler, refusal))
+        server's refusals under that prefix in the mounted API's own terms; ``cors``:
+        the mounted resource's CORS rules (None: it answers no CORS)."""
+        self._mounts.append(_Mount(lambda p: p.startswith(prefix), handler, None, refusal, cors))
+
+    def mount_streaming(
+        self,
+        paths: re.Pattern[str],
+        handler: Streamed,
+        refusal: MountedRefusal | None = None,
+        *,
+        cors: CorsRules | None = None,
+    ) -> None:
+        """Serve every request whose whole path matches ``paths`` by ``handler``, which
+        writes its response through a :class:`StreamingReply` as it makes it (the
+        server's limits and CORS still apply, as for :meth:`mount`)."""
+        self._mounts.append(
+            _Mount(lambda p: paths.fullmatch(p) is not None, None, handler, refusal, cors)
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -168,6 +212,7 @@ class LocalHttpServer:
         self.requests += 1
         mounted = self._mount_for(urlsplit(request.path).path)
         gateway = mounted is None
+        cors = self.api.cors if mounted is None else mounted.cors
         try:
             parsed = self._read(request)
         except _Refusal as refusal:
@@ -181,24 +226,52 @@ class LocalHttpServer:
         except (TimeoutError, ConnectionError, OSError):
             self._write(request, self._refused(mounted, 408), close=True, gateway=gateway)
             return
+        if cors is not None and cors.is_preflight(parsed.method, parsed.headers):
+            status, headers = cors.preflight(parsed.headers)
+            self._write(request, HttpResponse(status, b"", headers), gateway=gateway)
+            return
+        if mounted is not None and mounted.streamed is not None:
+            self._stream(request, parsed, mounted.streamed, cors)
+            return
         try:
-            if mounted is not None:
-                response = mounted[1](parsed)
+            if mounted is not None and mounted.handler is not None:
+                response = mounted.handler(parsed)
             else:
                 response = self._dispatch(parsed)
         except Exception:
             log.exception("the local stack failed on %s %s", parsed.method, parsed.path)
             response = HttpResponse.message(500, "Internal Server Error")
+        if cors is not None:
+            response.headers = cors.response_headers(parsed.headers, response.headers)
         self._write(request, response, head=parsed.method == "HEAD", gateway=gateway)
 
-    def _mount_for(self, path: str) -> tuple[str, Mounted, MountedRefusal | None] | None:
-        return next((mount for mount in self._mounts if path.startswith(mount[0])), None)
+    def _stream(
+        self,
+        request: BaseHTTPRequestHandler,
+        parsed: HttpRequest,
+        handler: Streamed,
+        cors: CorsRules | None,
+    ) -> None:
+        reply = StreamingReply(request, parsed, cors)
+        try:
+            handler(parsed, reply)
+        except OSError:
+            pass  # the client went away
+        except Exception:
+            log.exception("the local stack failed on %s %s", parsed.method, parsed.path)
+            if not reply.started:
+                reply.send(HttpResponse.message(500, "Internal Server Error"))
+        finally:
+            # Not reused: the handler may have looked at bytes of a next request, and a
+            # response cut short cannot be told from a whole one on a kept connection.
+            request.close_connection = True
+
+    def _mount_for(self, path: str) -> _Mount | None:
+        return next((mount for mount in self._mounts if mount.matches(path)), None)
 
     @staticmethod
-    def _refused(
-        mounted: tuple[str, Mounted, MountedRefusal | None] | None, status: int
-    ) -> HttpResponse:
-        own = mounted[2](status) if mounted is not None and mounted[2] is not None else None
+    def _refused(mounted: _Mount | None, status: int) -> HttpResponse:
+        own = mounted.refusal(status) if mounted is not None and mounted.refusal else None
         return own or HttpResponse.message(status, _REASONS.get(status, "Bad Request"))
 
     def _read(self, request: BaseHTTPRequestHandler) -> HttpRequest:
@@ -280,6 +353,84 @@ class LocalHttpServer:
                 _linger(request.connection)
         except OSError:
             request.close_connection = True  # the client is gone
+
+
+class StreamingReply:
+    """A response written as its handler makes it: the status and headers once, then
+    each body chunk as it comes (chunked, unless the handler gave a length); the
+    connection is closed after it."""
+
+    def __init__(
+        self, request: BaseHTTPRequestHandler, parsed: HttpRequest, cors: CorsRules | None
+    ) -> None:
+        self._request = request
+        self._parsed = parsed
+        self._cors = cors
+        self._chunked = False
+        self._head = parsed.method == "HEAD"
+        self.started = False
+        self.ended = False
+
+    @property
+    def connection(self) -> socket.socket:
+        """The client's socket, to notice it going away (read nothing from it)."""
+        connection: socket.socket = self._request.connection
+        return connection
+
+    @property
+    def client(self) -> tuple[str, int]:
+        address: Any = self._request.client_address
+        return str(address[0]), int(address[1])
+
+    @property
+    def server(self) -> tuple[str, int]:
+        address: Any = self._request.server.server_address
+        return str(address[0]), int(address[1])
+
+    def start(self, status: int, headers: Sequence[tuple[str, str]]) -> None:
+        if self.started:
+            raise RuntimeError("the response has started already")
+        request = self._request
+        if self._cors is not None:
+            headers = self._cors.response_headers(self._parsed.headers, headers)
+        names = {name.lower() for name, _ in headers}
+        request.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("transfer-encoding", "connection", "keep-alive"):
+                request.send_header(name, value)
+        if status not in (204, 304) and "content-length" not in names:
+            self._chunked = True
+            request.send_header("Transfer-Encoding", "chunked")
+        request.send_header("Connection", "close")
+        request.close_connection = True
+        request.end_headers()
+        request.wfile.flush()
+        self.started = True
+
+    def write(self, data: bytes, *, more: bool = True) -> None:
+        """Send ``data`` now; ``more=False`` ends the body."""
+        if not self.started:
+            raise RuntimeError("start the response first")
+        if self.ended:
+            raise RuntimeError("the response has ended already")
+        wfile = self._request.wfile
+        if not self._head:
+            if self._chunked:
+                if data:
+                    wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                if not more:
+                    wfile.write(b"0\r\n\r\n")
+            elif data:
+                wfile.write(data)
+        wfile.flush()
+        self.ended = not more
+
+    def send(self, response: HttpResponse) -> None:
+        """A whole response at once."""
+        self.start(
+            response.status, [*response.headers, ("Content-Length", str(len(response.body)))]
+        )
+        self.write(response.body, more=False)
 
 
 def _linger(connection: socket.socket) -> None:

@@ -8,6 +8,11 @@
   ``http_server.py``, ``jwt_authorizer.py``); Lambda's Invoke API is mounted on the
   same port (``lambda_api.py``); the state machine's Lambda tasks reach them through
   a botocore hook. Every caller takes the same invocation path.
+- The live reads (SSE), at a Function URL on AWS, are served on the same port by the
+  function's own ASGI app (``asgi.py``), configured from the template as deployed with
+  the stack's parameters (``--jwt-issuer`` puts it in JWT mode, as it puts the HTTP
+  API's reader routes behind the authorizer). CORS is answered by the HTTP server as
+  the HTTP API's ``CorsConfiguration`` and the URL's ``Cors`` say (``cors.py``).
 - DynamoDB's limits that moto does not enforce are enforced on the runtime's own
   requests (``dynamo_limits.py``), whatever the endpoint.
 - A virtual clock drives the service; schedules fire when it passes their time
@@ -26,8 +31,11 @@ from typing import Any
 
 from agent_streams_dev.local import invocations
 from agent_streams_dev.local.api_gateway import INTEGRATION_TIMEOUT_S, HttpApi
+from agent_streams_dev.local.asgi import APP_DIR as LIVE_APP_DIR
+from agent_streams_dev.local.asgi import AsgiBridge
 from agent_streams_dev.local.asl import LocalWorkflows
 from agent_streams_dev.local.clock import VirtualClock
+from agent_streams_dev.local.cors import CorsRules
 from agent_streams_dev.local.dynamo_limits import DynamoLimits, key_schemas
 from agent_streams_dev.local.functions import LocalFunctions
 from agent_streams_dev.local.http_server import LocalEndpoints, LocalHttpServer
@@ -60,6 +68,7 @@ class LocalStack:
         jwt_audience: str | Sequence[str] | None = None,
         parameters: Mapping[str, str] | None = None,
         integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
+        live: AsgiBridge | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -98,6 +107,9 @@ class LocalStack:
         self.local_workflows: LocalWorkflows | None = None
         self.resources: StackResources | None = None
         self.endpoint = ""
+        #: The live reads (SSE): the stream_events function's app (default: as the
+        #: template deploys it with the stack's parameters).
+        self.live = live
 
     # -- life ---------------------------------------------------------------------
 
@@ -172,6 +184,7 @@ class LocalStack:
         self.lambda_api.install_log_capture(SERVICE)
         self._http = LocalHttpServer(self.host, self.port, self.api, self._endpoints())
         self._http.mount(LAMBDA_PATH_PREFIX, self.lambda_api.handle, self.lambda_api.refusal)
+        self._mount_live_reads(self._http)
         self.port = self._http.port
         self._http.start()
         if self.clock.real_time:
@@ -350,6 +363,19 @@ class LocalStack:
         assert self.functions is not None
         self._hook = self.functions.lambda_invoke_hook()
         boto3._get_default_session().events.register("before-call.lambda.Invoke", self._hook)
+
+    def _mount_live_reads(self, server: LocalHttpServer) -> None:
+        url = next(
+            (u for u in self.template.function_urls(self.parameters) if u.code_dir == LIVE_APP_DIR),
+            None,
+        )
+        if self.live is None:
+            if url is None:
+                log.warning("the template has no Function URL for the live reads")
+                return
+            self.live = AsgiBridge.deployed(url.environment)
+        cors = None if url is None or url.cors is None else CorsRules.function_url(url.cors)
+        self.live.mount(server, cors=cors)
 
     def _endpoints(self) -> LocalEndpoints:
         def advance(body: Any) -> tuple[int, Any]:

@@ -24,7 +24,8 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    # `!Ref` and `!Condition` are the long forms `Ref` and `Condition`, the rest `Fn::…`.
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt":
@@ -73,6 +74,22 @@ class JwtAuthorizerSpec:
     audiences: tuple[str, ...]
     #: e.g. ``$request.header.Authorization``.
     identity_sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FunctionUrlSpec:
+    """One ``AWS::Lambda::Url`` as deployed with some parameter values."""
+
+    logical_id: str
+    function_id: str
+    #: The target function's folder (its ``CodeUri``).
+    code_dir: Path
+    #: ``AWS_IAM`` or ``NONE``.
+    auth_type: str
+    #: The URL's ``Cors`` (None: no CORS configured).
+    cors: dict[str, Any] | None
+    #: The target function's environment variables that resolve to plain values.
+    environment: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -132,11 +149,14 @@ class Template:
         return found
 
     def functions(self) -> dict[str, FunctionSpec]:
+        """The operations' functions (``app.handler``), by operation."""
         globals_ = self.body.get("Globals", {}).get("Function", {})
         routes = self.routes()
         found: dict[str, FunctionSpec] = {}
         for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
             props = resource["Properties"]
+            if str(props.get("Handler", "")).endswith(".sh"):
+                continue  # a web app behind the Lambda Web Adapter (local/asgi.py), no operation
             code_dir = PROJECT_ROOT / str(props["CodeUri"]).rstrip("/")
             method, path = routes.get(logical_id, (None, None))
             spec = FunctionSpec(
@@ -218,6 +238,43 @@ class Template:
                 issuer=str(config.get("Issuer", "")),
                 audiences=tuple(str(a) for a in audiences if str(a)),
                 identity_sources=tuple(str(s) for s in props.get("IdentitySource") or ()),
+            )
+        return found
+
+    def http_api_cors(self, parameters: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """The HTTP API's ``CorsConfiguration`` (None: the API answers no CORS)."""
+        apis = self._deployed("AWS::ApiGatewayV2::Api", self.evaluator(parameters))
+        configs = [
+            props["CorsConfiguration"] for props in apis.values() if "CorsConfiguration" in props
+        ]
+        if len(configs) > 1:
+            raise ValueError(
+                "the local stack serves one HTTP API; the template has several with CORS"
+            )
+        return dict(configs[0]) if configs else None
+
+    def function_urls(self, parameters: Mapping[str, str] | None = None) -> list[FunctionUrlSpec]:
+        evaluator = self.evaluator(parameters)
+        functions = self._deployed("AWS::Serverless::Function", evaluator)
+        found = []
+        for logical_id, props in self._deployed("AWS::Lambda::Url", evaluator).items():
+            target = props["TargetFunctionArn"]
+            function_id = str(target["Fn::GetAtt"][0] if isinstance(target, dict) else target)
+            function = functions[function_id]
+            variables = (function.get("Environment") or {}).get("Variables") or {}
+            found.append(
+                FunctionUrlSpec(
+                    logical_id=logical_id,
+                    function_id=function_id,
+                    code_dir=PROJECT_ROOT / str(function["CodeUri"]).rstrip("/"),
+                    auth_type=str(props.get("AuthType", "AWS_IAM")),
+                    cors=dict(props["Cors"]) if props.get("Cors") else None,
+                    environment={
+                        str(k): str(v)
+                        for k, v in variables.items()
+                        if isinstance(v, str | int | float) and not isinstance(v, bool)
+                    },
+                )
             )
         return found
 
