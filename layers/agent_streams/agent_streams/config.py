@@ -34,8 +34,12 @@ class Settings:
     #: The DeleteThreadStreams state machine.
     delete_thread_state_machine_arn: str = ""
     #: TTL backstop: aborted streams expire this long after they ended; deltas outlive them
-    #: (``service.ttl``).
+    #: (``service.ttl``). A stream's own ``retentionSeconds`` may not exceed it.
     retention_days: int = 30
+    #: Where the lifecycle events go (``lifecycle_events``): an EventBridge bus name or ARN.
+    event_bus_name: str = "default"
+    #: The stack's name, in every event's detail (two stacks may share a bus).
+    stack_name: str = ""
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False
     region: str | None = field(default=None)
@@ -66,6 +70,8 @@ _ENV_NAMES = {
     "cleanup_function_arn": "CLEANUP_FUNCTION_ARN",
     "delete_thread_state_machine_arn": "DELETE_THREAD_STATE_MACHINE_ARN",
     "retention_days": "RETENTION_DAYS",
+    "event_bus_name": "EVENT_BUS_NAME",
+    "stack_name": "STACK_NAME",
     "log_parts": "LOG_PARTS",
     "region": "AWS_REGION",
 }

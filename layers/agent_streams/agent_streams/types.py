@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agent_streams_protocol.limits import DEFAULT_RETENTION_SECONDS
+
 StreamStatus = Literal["streaming", "finished", "aborted"]
 StreamFormat = Literal["UIMessageChunk", "TextStreamPart"]
 ThreadStatus = Literal["active", "deleting"]
@@ -76,6 +78,26 @@ class Stream:
     timeout_at: int | None = None
     #: TTL (epoch seconds) after which the item is ignored by reads and removed by DynamoDB.
     expires_at: int | None = None
+    #: How long the stream stays readable once ended, as create_stream was given it
+    #: (None: the default, and an aborted stream stays until deleted or the TTL backstop).
+    retention_seconds: int | None = None
+    #: How many items its snapshot (``storage.snapshots``) takes, once it is written.
+    snapshot_chunks: int | None = None
+
+    @property
+    def retention_ms(self) -> int:
+        """How long after it ends a finished stream (and an aborted one with its own
+        retention) is cleaned up."""
+        seconds = self.retention_seconds
+        return (DEFAULT_RETENTION_SECONDS if seconds is None else seconds) * 1000
+
+    @property
+    def cleaned_up_after_retention(self) -> bool:
+        """Whether the cleanup schedule deletes it once ended: a finished stream always,
+        an aborted one only if it was created with its own ``retentionSeconds``."""
+        return self.status == "finished" or (
+            self.status == "aborted" and self.retention_seconds is not None
+        )
 
     def message(self) -> dict[str, Any]:
         """The reference's ``publicStreamMessage``."""
@@ -98,6 +120,7 @@ class Stream:
         wire["lastHeartbeat"] = self.last_heartbeat
         _put(wire, "endedAt", self.ended_at)
         wire["nextStart"] = self.next_start
+        wire["retentionSeconds"] = self.retention_ms // 1000
         return wire
 
 

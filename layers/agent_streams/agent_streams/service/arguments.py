@@ -20,7 +20,7 @@ from pydantic import (
 
 from agent_streams.storage.keys import MAX_ORDER
 from agent_streams.types import StreamFormat, StreamStatus
-from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTA_SPAN
+from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTA_SPAN, MIN_RETENTION_SECONDS
 
 #: JavaScript's Number.MAX_SAFE_INTEGER: part numbers must survive a JS client.
 MAX_PART_NUMBER = 2**53 - 1
@@ -43,6 +43,9 @@ ShortText = Annotated[Text, StringConstraints(max_length=256)]
 Reason = Annotated[Text, StringConstraints(max_length=4096)]
 OrderNumber = Annotated[int, Field(ge=0, le=MAX_ORDER)]
 PartNumber = Annotated[int, Field(ge=0, le=MAX_PART_NUMBER)]
+#: At most the longest ``RetentionDays`` the template allows; the stack's own is checked
+#: by the service (``streams.create_stream``).
+RetentionSeconds = Annotated[int, Field(ge=MIN_RETENTION_SECONDS, le=3650 * 24 * 60 * 60)]
 
 
 def check_json(value: Any, depth: int = 0, *, lone_surrogates: bool = False) -> None:
@@ -126,6 +129,9 @@ class CreateStreamArgs(Arguments):
     model: ShortText | None = None
     provider: ShortText | None = None
     providerOptions: ProviderOptions | None = None
+    #: How long the stream stays readable once it ended (default: 5 minutes once
+    #: finished; an aborted stream stays until deleted or the stack's RetentionDays).
+    retentionSeconds: RetentionSeconds | None = None
 
 
 class ListStreamsArgs(Arguments):
@@ -245,3 +251,10 @@ class DeleteThreadStreamsPageArgs(Arguments):
         if self.createdBefore is not None and self.threadId is None:
             raise ValueError("createdBefore goes with threadId")
         return self
+
+
+class StreamRecordsArgs(Arguments):
+    """What Lambda's event source mapping hands ``publish_events``: DynamoDB stream records
+    of the Streams and Threads tables (already filtered to the ones it needs)."""
+
+    Records: list[dict[str, Any]]

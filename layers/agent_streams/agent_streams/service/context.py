@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from agent_streams.clock import Clock, SystemClock
 from agent_streams.config import Settings, get_settings
+from agent_streams.lifecycle_events import EventPublisher
 from agent_streams.scheduling import Scheduler
 from agent_streams.storage.repository import Repository
 from agent_streams.workflows import Workflows
@@ -27,9 +28,18 @@ class Services:
     scheduler: Scheduler
     workflows: Workflows
     clock: Clock = field(default_factory=SystemClock)
+    #: Where lifecycle events go (None: EventBridge, as the settings say).
+    events: EventPublisher | None = None
 
     def now(self) -> int:
         return self.clock.now_ms()
+
+    def publisher(self) -> EventPublisher:
+        if self.events is None:
+            from agent_streams.lifecycle_events import EventBridgePublisher
+
+            self.events = EventBridgePublisher(self.settings)
+        return self.events
 
 
 _current: Services | None = None
@@ -48,6 +58,7 @@ def services() -> Services:
 
 
 def _from_settings(settings: Settings) -> Services:
+    from agent_streams.lifecycle_events import EventBridgePublisher
     from agent_streams.observability import trace_aws_calls
     from agent_streams.scheduling import EventBridgeScheduler
     from agent_streams.storage.dynamo import DynamoRepository
@@ -59,6 +70,7 @@ def _from_settings(settings: Settings) -> Services:
         repository=DynamoRepository(settings),
         scheduler=EventBridgeScheduler(settings),
         workflows=StepFunctionsWorkflows(settings),
+        events=EventBridgePublisher(settings),
     )
 
 

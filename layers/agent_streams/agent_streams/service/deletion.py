@@ -108,7 +108,8 @@ def purge_stream(
         if budget is not None and not budget.another_page_fits():
             return before
     if stream is not None:
-        cancel_quietly(ctx, stream.cleanup_schedule if stream.status == "finished" else None)
+        # A finished stream (or an aborted one kept for its retentionSeconds) has one.
+        cancel_quietly(ctx, stream.cleanup_schedule if stream.status != "streaming" else None)
     return None
 
 
