@@ -110,6 +110,7 @@ class LocalStack:
         self._hook: Callable[..., Any] | None = None
         self._runtime_events: Any = None
         self._background_functions: set[str] = set()
+        self._clients: dict[str, Any] = {}
         self._limits: DynamoLimits | None = None
         self.api: HttpApi | None = None
         self.functions: LocalFunctions | None = None
@@ -276,6 +277,14 @@ class LocalStack:
         session: Any = boto3.session.Session(region_name=self.region)
         return session.client(service, endpoint_url=self.endpoint)
 
+    def _cached_client(self, service: str) -> Any:
+        """One client per service for the stack's own frequent calls (making one loads
+        the endpoint data, a tenth of a second)."""
+        found = self._clients.get(service)
+        if found is None:
+            found = self._clients[service] = self.client(service)
+        return found
+
     # -- time -----------------------------------------------------------------------
 
     def fire_due(self) -> list[str]:
@@ -321,7 +330,7 @@ class LocalStack:
             if not self.local_workflows.wait(timeout):
                 raise TimeoutError("state machine executions still running")
             return
-        sfn = self.client("stepfunctions")
+        sfn = self._cached_client("stepfunctions")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = sfn.list_executions(
