@@ -53,13 +53,14 @@ GET_RECORDS_LIMIT = 1000
 POLLER = "event-source-mappings"
 
 
-def background_header(value: str) -> Callable[..., None]:
-    """A botocore ``before-send`` handler marking a client's requests as background ones."""
+def mark_background(client: Any, value: str) -> Any:
+    """Mark a client's requests as background ones (``counting.py``); returns the client."""
 
     def mark(request: Any, **_: Any) -> None:
         request.headers[BACKGROUND_HEADER] = value
 
-    return mark
+    client.meta.events.register("before-send", mark)
+    return client
 
 
 def lambda_record(raw: dict[str, Any], stream_arn: str, now_ms: int) -> dict[str, Any]:
@@ -126,10 +127,8 @@ class EventSourceMappings:
         after_cycle: Callable[[], object] | None = None,
     ) -> None:
         self.mappings = mappings
-        self._streams = client("dynamodbstreams")
-        self._sqs = client("sqs")
-        for made in (self._streams, self._sqs):
-            made.meta.events.register("before-send", background_header(POLLER))
+        self._streams = mark_background(client("dynamodbstreams"), POLLER)
+        self._sqs = mark_background(client("sqs"), POLLER)
         self._now_ms = now_ms
         self._after_cycle = after_cycle
         self._wake = threading.Event()

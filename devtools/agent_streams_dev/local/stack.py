@@ -44,7 +44,12 @@ from agent_streams_dev.local.cors import CorsRules
 from agent_streams_dev.local.counting import BACKGROUND_HEADER
 from agent_streams_dev.local.dynamo_limits import DynamoLimits, key_schemas
 from agent_streams_dev.local.event_bus import EventObserver
-from agent_streams_dev.local.event_sources import EventSourceMappings, Filters, StreamMapping
+from agent_streams_dev.local.event_sources import (
+    EventSourceMappings,
+    Filters,
+    StreamMapping,
+    mark_background,
+)
 from agent_streams_dev.local.functions import LocalFunctions
 from agent_streams_dev.local.http_server import LocalEndpoints, LocalHttpServer
 from agent_streams_dev.local.lambda_api import PATH_PREFIX as LAMBDA_PATH_PREFIX
@@ -56,6 +61,8 @@ from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_templa
 log = logging.getLogger(__name__)
 
 _BACKGROUND_ID = "agent-streams-local-background"
+#: The background header's value on the requests reading the bus back.
+OBSERVER = "event-observer"
 
 DEFAULT_PORT = 3000
 DEFAULT_STACK_NAME = "agent-streams-local"
@@ -429,8 +436,8 @@ class LocalStack:
             return
         settings = self.resources.settings
         self.event_observer = EventObserver(
-            self.client("events"),
-            self.client("sqs"),
+            mark_background(self.client("events"), OBSERVER),
+            mark_background(self.client("sqs"), OBSERVER),
             bus=settings.event_bus_name,
             stack_name=settings.stack_name,
         ).install()
