@@ -116,6 +116,45 @@ class StreamState(StreamMessage):
         int,
         Field(ge=0, description="The `start` the next delta must have (the log's end)."),
     ]
+    retentionSeconds: Annotated[
+        int,
+        Field(
+            ge=1,
+            description=(
+                "How long the stream stays readable once it ended (create_stream's, or 300). "
+                "An aborted stream created without one stays until deleted or the stack's "
+                "RetentionDays."
+            ),
+        ),
+    ]
+
+
+class StreamUIMessage(TypedDict):
+    """A stream's UI message (`get_stream_message`): from its snapshot once it ended."""
+
+    __pydantic_config__ = _CLOSED  # type: ignore[misc]
+
+    streamId: StreamId
+    status: StreamStatus
+    cursor: Annotated[
+        int,
+        Field(
+            ge=0,
+            description=(
+                "The part number after the last one in the message: go on from it with "
+                "list_deltas (an ended stream's `nextStart`)."
+            ),
+        ),
+    ]
+    uiMessage: Annotated[
+        Loose,
+        Field(
+            description=(
+                "The AI SDK 5 UI message `derive_ui_messages` makes of the stream's deltas: "
+                "`{id, key, order, stepOrder, status, agentName?, text, role, parts, metadata?}`."
+            )
+        ),
+    ]
 
 
 class StreamDelta(TypedDict):
@@ -227,6 +266,7 @@ REPLY_SCHEMAS: dict[str, Any] = {
     "StreamId": StreamIdReply,
     "StreamMessageList": list[StreamMessage],
     "StreamState": StreamState,
+    "StreamUIMessage": StreamUIMessage,
     "Thread": Thread,
 }
 #: Component names that differ from the Python class's (``StreamId`` is also a field type).

@@ -95,7 +95,7 @@ def test_every_template_route_is_documented(document: dict[str, Any]) -> None:
         if path not in LIVE_PATHS  # the live reads: at the LiveUrl, not HTTP API routes
     }
     assert documented == routed
-    assert len(documented) == 15
+    assert len(documented) == 16
     for path in LIVE_PATHS:
         live = document["paths"][path]["get"]
         assert "text/event-stream" in live["responses"]["200"]["content"]
@@ -216,7 +216,9 @@ def test_reply_shapes_match_the_contract(document: dict[str, Any]) -> None:
         "lastHeartbeat",
         "endedAt",
         "nextStart",
+        "retentionSeconds",
     ]
+    assert keys("StreamUIMessage") == (["streamId", "status", "cursor", "uiMessage"],) * 2
     assert keys("StreamDelta") == (["streamId", "start", "end", "parts"],) * 2
     assert keys("Thread") == (
         ["threadId", "userId", "title", "summary", "status", "createdAt"],

@@ -21,7 +21,7 @@ OPERATIONS = {
     "create_thread", "get_thread", "delete_thread", "create_stream", "list_streams", "list_deltas",
     "abort_streams_by_order", "delete_thread_streams", "streaming_messages", "get_stream", "add_delta",
     "heartbeat_stream", "finish_stream", "abort_stream", "delete_stream", "timeout_stream",
-    "cleanup_stream", "delete_thread_streams_page",
+    "cleanup_stream", "delete_thread_streams_page", "get_stream_message", "publish_events",
 }  # fmt: skip
 
 #: What each function may do, and nothing more.
@@ -51,6 +51,10 @@ ALLOWED_ACTIONS = {
                        "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"},
     "delete_thread_streams_page": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
                                    "dynamodb:Query", "scheduler:DeleteSchedule"},
+    "get_stream_message": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+    "publish_events": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem",
+                       "dynamodb:BatchWriteItem", "events:PutEvents", "sqs:SendMessage"},
 }  # fmt: skip
 
 READER_OPERATIONS = {
@@ -59,6 +63,7 @@ READER_OPERATIONS = {
     "list_deltas",
     "streaming_messages",
     "get_stream",
+    "get_stream_message",
 }
 #: Behind the JWT authorizer when there is one: the readers, and the abort routes (a
 #: browser's stop button); the service checks the token's subject owns the thread.
@@ -119,7 +124,13 @@ def test_each_function_gets_only_the_actions_it_needs(operation: str) -> None:
             text = resource_text(resource)
             assert text != "*"
             assert text.startswith(
-                ("GetAtt:", "arn:${AWS::Partition}:", "${StreamsTable.Arn}/index/")
+                (
+                    "GetAtt:",
+                    "arn:${AWS::Partition}:",
+                    "${StreamsTable.Arn}/index/",
+                    "${StreamsTable.Arn}/stream/",
+                    "${ThreadsTable.Arn}/stream/",
+                )
             ), text
 
 
@@ -136,6 +147,8 @@ def test_resources_are_scoped_to_the_stack() -> None:
                     assert "${AWS::StackName}-delete-thread-streams" in text
                 elif "/index/" in text:
                     assert text.endswith(f"/index/{STREAM_INDEX_NAME}")
+                elif text.startswith("arn:${AWS::Partition}:events:"):
+                    assert text.endswith(":event-bus/${EventBusName}")
 
 
 def test_the_scheduler_role_may_invoke_only_the_two_targets() -> None:
@@ -164,7 +177,7 @@ def test_every_route_is_authorized_by_default() -> None:
     assert TEMPLATE.parameter_default("ApiAuthorization") == "AWS_IAM"
     assert TEMPLATE.parameter_default("JwtIssuer") == ""
     routes = TEMPLATE.of_type("AWS::ApiGatewayV2::Route")
-    assert len(routes) == 15
+    assert len(routes) == 16
     by_function = TEMPLATE.routes()
     for logical_id, route in routes.items():
         auth = route["Properties"]["AuthorizationType"]
@@ -245,3 +258,51 @@ def test_every_function_has_a_log_group_with_retention() -> None:
     for operation in OPERATIONS:
         group = function_resource(operation)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# -- lifecycle events -----------------------------------------------------------------------
+
+
+def test_the_streams_and_threads_tables_record_old_and_new_images() -> None:
+    for table in ("StreamsTable", "ThreadsTable"):
+        assert TEMPLATE.tables()[table].stream_view_type == "NEW_AND_OLD_IMAGES"
+    assert TEMPLATE.tables()["DeltasTable"].stream_view_type is None  # no records per delta
+
+
+def test_the_event_source_mappings_filter_out_everything_but_transitions_and_removals() -> None:
+    from agent_streams_dev.local.event_sources import Filters
+
+    by_table = {m.table_id: m for m in TEMPLATE.event_source_mappings()}
+    assert set(by_table) == {"StreamsTable", "ThreadsTable"}
+    for mapping in by_table.values():
+        assert mapping.function_id == FUNCTIONS["publish_events"].logical_id
+        assert mapping.report_batch_item_failures
+        assert mapping.bisect_on_error
+        assert mapping.maximum_retry_attempts > 0
+        assert mapping.on_failure_id == "EventsDeadLetterQueue"
+        assert mapping.starting_position == "TRIM_HORIZON"
+    streams = Filters(by_table["StreamsTable"].filters)
+
+    def record(name: str, old: str | None, new: str | None) -> dict[str, Any]:
+        images: dict[str, Any] = {}
+        if old is not None:
+            images["OldImage"] = {"status": {"S": old}, "nextStart": {"N": "4"}}
+        if new is not None:
+            images["NewImage"] = {"status": {"S": new}, "nextStart": {"N": "5"}}
+        return {"eventName": name, "dynamodb": {"Keys": {"streamId": {"S": "s"}}, **images}}
+
+    assert streams.passes(record("MODIFY", "streaming", "finished"))
+    assert streams.passes(record("MODIFY", "streaming", "aborted"))
+    assert streams.passes(record("REMOVE", "finished", None))
+    assert not streams.passes(record("MODIFY", "streaming", "streaming"))  # a delta, a heartbeat
+    assert not streams.passes(record("MODIFY", "finished", "finished"))  # the snapshot's count
+    assert not streams.passes(record("INSERT", None, "streaming"))
+    threads = Filters(by_table["ThreadsTable"].filters)
+    assert threads.passes({"eventName": "REMOVE", "dynamodb": {}})
+    assert not threads.passes({"eventName": "MODIFY", "dynamodb": {}})
+
+
+def test_the_bus_is_a_parameter_the_default_bus_by_default() -> None:
+    assert TEMPLATE.parameter_default("EventBusName") == "default"
+    env = function_resource("publish_events")["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
