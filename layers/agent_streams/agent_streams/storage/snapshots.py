@@ -48,6 +48,8 @@ class SnapshotStore:
     ) -> bool:
         """Store ``data`` as the snapshot of a stream that ended ``status``; False (nothing
         written) if the stream is gone, expired, not in that status, or has one already."""
+        if status == "streaming":
+            raise ValueError("only an ended stream has a snapshot: its message is final")
         pieces = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
         if len(pieces) > MAX_CHUNKS:
             raise ValueError(f"a snapshot of {len(data)} bytes is over {MAX_SNAPSHOT_BYTES}")
