@@ -28,6 +28,7 @@ class Sizes:
     materialize_repeats: int
     streams: int
     deltas: int
+    message_parts: int
 
 
 FULL = Sizes(
@@ -41,6 +42,7 @@ FULL = Sizes(
     materialize_repeats=5,
     streams=10,
     deltas=10_000,
+    message_parts=10_000,
 )
 QUICK = Sizes(
     import_runs=3,
@@ -53,6 +55,7 @@ QUICK = Sizes(
     materialize_repeats=2,
     streams=10,
     deltas=1_000,
+    message_parts=2_000,
 )
 
 
@@ -138,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         end_to_end,
         gsi,
         live_reads,
+        messages,
         overhead,
         requests_per_op,
     )
@@ -148,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args.aws_endpoint).start()
     try:
         section("requests", rows, lambda: requests_per_op.run(bench))
+        # While the tables are small (moto's queries slow down as they grow).
+        section("messages", rows, lambda: messages.run(bench, sizes.message_parts, sizes.e2e_runs))
         section("gsi", rows, lambda: gsi.run(bench))
         section("overhead", rows, lambda: overhead.run(bench, sizes.overhead_calls))
         section("concurrency", rows, lambda: concurrency.run(bench, sizes.concurrency_rounds))

@@ -60,7 +60,9 @@ def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
                 )
             )
             continue
-        found, read = read_all_deltas(ctx, stream.stream_id, now, budget)
+        found, read = read_all_deltas(
+            ctx, stream.stream_id, now, budget, limit=MAX_MATERIALISED_BYTES
+        )
         budget -= read
         deltas = [d.to_wire() for d in found]
         messages.extend(

@@ -51,24 +51,29 @@ def read_all_deltas(
     *,
     reading: str = "streaming_messages",
     instead: str = READ_INSTEAD,
+    until: int | None = None,
+    limit: int = MAX_MATERIALISED_BYTES,
 ) -> tuple[list[Delta], int]:
     """Every delta of a stream, page by page (the reference stops at 1000), and the bytes
-    of stored JSON read; ReplyTooLarge past ``budget`` bytes."""
+    of stored JSON read; ReplyTooLarge past ``budget`` bytes. With ``until`` (the stream's
+    ``nextStart`` as read), the reading stops there: no empty page is asked for. ``limit``
+    is the whole call's (what the message names; ``budget`` is what is left of it)."""
     found: list[Delta] = []
     cursor = 0
     read = 0
-    while True:
+    while until is None or cursor < until:
         (page,) = ctx.repository.read_deltas([(stream_id, cursor)], now, READ_PAGE)
         if not page:
             return found, read
         read += sum(len(delta.parts_json) for delta in page)
         if read > budget:
             raise ReplyTooLarge(
-                f"the streams hold more than {MAX_MATERIALISED_BYTES} bytes of deltas, more "
+                f"the streams hold more than {limit} bytes of deltas, more "
                 f"than one {reading} call materialises; {instead}"
             )
         found.extend(page)
-        cursor = page[-1].start + 1
+        cursor = page[-1].end if until is not None else page[-1].start + 1
+    return found, read
 
 
 def encode(message: dict[str, Any]) -> bytes:
@@ -116,7 +121,13 @@ def materialise(
     materializer = StreamMaterializer(stream.thread_id, stream.message())
     if stream.next_start > 0:  # a stream with no parts has no delta to read
         found, _ = read_all_deltas(
-            ctx, stream.stream_id, now, MAX_MATERIALISED_BYTES, reading=reading, instead=instead
+            ctx,
+            stream.stream_id,
+            now,
+            MAX_MATERIALISED_BYTES,
+            reading=reading,
+            instead=instead,
+            until=stream.next_start,
         )
         materializer.apply(d.to_wire() for d in found)
     (message,) = materializer.ui_messages()
