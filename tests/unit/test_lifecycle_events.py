@@ -27,7 +27,7 @@ class FakeEventBridge:
         self.script = list(script)
         self.calls: list[list[dict[str, Any]]] = []
 
-    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.calls.append(Entries)
         codes = self.script.pop(0) if self.script else [None] * len(Entries)
         return {
@@ -93,7 +93,7 @@ def test_a_refused_call_is_the_contracts_error(monkeypatch: pytest.MonkeyPatch) 
     from botocore.exceptions import ClientError
 
     class Refusing:
-        def put_events(self, Entries: Any) -> Any:  # noqa: N803
+        def put_events(self, Entries: Any) -> Any:
             raise ClientError({"Error": {"Code": "AccessDeniedException"}}, "PutEvents")
 
     monkeypatch.setattr(lifecycle_events, "client", lambda service, region=None: Refusing())
