@@ -34,7 +34,6 @@ from agent_streams.observability import count, logger
 from agent_streams.service import snapshots
 from agent_streams.service.arguments import StreamRecordsArgs
 from agent_streams.service.context import Services, services
-from agent_streams.storage.conversions import stream_from_raw
 from agent_streams.types import Stream
 from agent_streams_protocol.errors import ServiceUnavailable
 
@@ -77,6 +76,9 @@ def _image(dynamodb: Mapping[str, Any], name: str) -> dict[str, Any]:
 
 def read_record(record: Mapping[str, Any]) -> Change:
     """What a DynamoDB stream record (as Lambda hands it over) means here."""
+    # Here, not at import: the conversions bring PynamoDB's models (a cold start's worth).
+    from agent_streams.storage.conversions import stream_from_raw
+
     dynamodb = record["dynamodb"]
     sequence = str(dynamodb["SequenceNumber"])
     keys = dynamodb["Keys"]

@@ -20,7 +20,7 @@ from agent_streams.json_text import compact_json
 from agent_streams.observability import count, logger
 from agent_streams.service.context import Services
 from agent_streams.service.ttl import delta_expiry
-from agent_streams.storage.snapshots import MAX_SNAPSHOT_BYTES
+from agent_streams.storage.keys import MAX_SNAPSHOT_BYTES
 from agent_streams.types import Delta, Stream
 from agent_streams_protocol.errors import ReplyTooLarge
 

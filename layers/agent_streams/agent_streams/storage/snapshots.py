@@ -20,24 +20,16 @@ from __future__ import annotations
 from typing import Any
 
 from agent_streams.storage.client import DynamoClient
+from agent_streams.storage.keys import MAX_SNAPSHOT_BYTES, MAX_SNAPSHOT_CHUNKS
+from agent_streams.storage.keys import SNAPSHOT_CHUNK_BYTES as CHUNK_BYTES
+from agent_streams.storage.keys import snapshot_chunk_starts as chunk_starts
 from agent_streams.storage.models import SnapshotChunkItem, StreamItem
 from agent_streams.storage.streams import not_expired
 from agent_streams.storage.transactions import Transaction, write
 from agent_streams.types import StreamStatus
 
-#: Bytes of snapshot per item: with its key and TTL, an item stays under 400,000 bytes.
-CHUNK_BYTES = 390_000
-#: Items of one snapshot at most: they are written in one transaction with the stream's
-#: update, within its 100 items and 4 MB.
-MAX_CHUNKS = 10
-#: The largest snapshot stored (3.9 MB); a stream whose snapshot would be larger has
-#: none, and its readers materialise its deltas.
-MAX_SNAPSHOT_BYTES = CHUNK_BYTES * MAX_CHUNKS
-
-
-def chunk_starts(chunks: int) -> list[int]:
-    """Where the ``chunks`` items of a snapshot are, in order: ``-chunks … -1``."""
-    return list(range(-chunks, 0))
+MAX_CHUNKS = MAX_SNAPSHOT_CHUNKS
+__all__ = ["CHUNK_BYTES", "MAX_CHUNKS", "MAX_SNAPSHOT_BYTES", "SnapshotStore", "chunk_starts"]
 
 
 class SnapshotStore:
