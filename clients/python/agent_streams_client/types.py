@@ -60,6 +60,7 @@ class StreamState(StreamMessage):
     lastHeartbeat: int
     endedAt: NotRequired[int]
     nextStart: int
+    retentionSeconds: int
 
 
 class StreamDelta(TypedDict):
