@@ -312,3 +312,30 @@ def test_events_reach_a_rule_on_the_bus(api: Api, stack: Stack, thread_id: str) 
     assert (delivered["source"], delivered["detail-type"]) == ("agent-streams", STREAM_ABORTED)
     assert delivered["detail"]["reason"] == "user"
     assert delivered["time"] == "2026-01-01T00:00:00Z"
+
+
+def test_a_stream_aborted_by_its_own_deletion_gets_no_snapshot(
+    api: Api,
+    stack: Stack,
+    tables: Tables,
+    publisher: RecordingPublisher,
+    thread_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its deltas are being deleted: reading them all for a snapshot would be wasted (and
+    on a long stream, long). The deletion's abort marks it."""
+    stream_id = text_stream(api, thread_id, "x", "y")
+    stored: list[str] = []
+    real = snapshots.store
+    monkeypatch.setattr(
+        snapshots, "store", lambda ctx, s, now: stored.append(s.stream_id) or real(ctx, s, now)
+    )
+    api.direct("delete_stream", {"streamId": stream_id})
+    aborted, removed = tables.records()
+    assert publish(api, [aborted]) == []  # alone in its batch, as when the deletion is long
+    assert publish(api, [removed]) == []
+    assert stored == []
+    assert [(e.detail_type, e.detail.get("reason")) for e in publisher.published] == [
+        (STREAM_ABORTED, "deleted"),
+        (STREAM_DELETED, "deleted"),
+    ]

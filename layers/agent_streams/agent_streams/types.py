@@ -83,6 +83,8 @@ class Stream:
     retention_seconds: int | None = None
     #: How many items its snapshot (``storage.snapshots``) takes, once it is written.
     snapshot_chunks: int | None = None
+    #: Aborted by its own deletion (which goes on): its message is not worth a snapshot.
+    deleting: bool = False
 
     @property
     def retention_ms(self) -> int:

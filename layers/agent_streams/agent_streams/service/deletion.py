@@ -88,7 +88,12 @@ def purge_stream(
     now = ctx.now()
     if stream is not None and stream.status == "streaming":
         outcome = ctx.repository.abort(
-            stream_id, reason, now, None, aborted_stream_expiry(now, ctx.settings)
+            stream_id,
+            reason,
+            now,
+            None,
+            aborted_stream_expiry(now, ctx.settings),
+            deleting=True,
         )
         if outcome.changed:
             count("StreamsAborted")

@@ -118,9 +118,9 @@ def _event(ctx: Services, change: Change, removed_later: bool) -> LifecycleEvent
     stream = change.stream
     if change.kind == "ended":
         assert stream is not None
-        # A stream removed later in the same batch (deleted while streaming: aborted,
-        # then purged) needs no snapshot.
-        if not removed_later:
+        # A stream aborted by its own deletion (its deltas are going) needs no snapshot;
+        # nor one removed later in the same batch.
+        if not (stream.deleting or removed_later):
             _snapshot(ctx, stream)
         detail_type = (
             lifecycle_events.STREAM_FINISHED

@@ -56,6 +56,7 @@ def stream_from_raw(raw: Raw) -> Stream:
         expires_at=_n(raw, "expiresAt"),
         retention_seconds=_n(raw, "retentionSeconds"),
         snapshot_chunks=_n(raw, "snapshotChunks"),
+        deleting=bool(raw.get("deleting", {}).get("BOOL", False)),
     )
 
 
@@ -88,6 +89,7 @@ def stream_item(stream: Stream) -> StreamItem:
         expires_at=stream.expires_at,
         retention_seconds=stream.retention_seconds,
         snapshot_chunks=stream.snapshot_chunks,
+        deleting=stream.deleting or None,
     )
 
 

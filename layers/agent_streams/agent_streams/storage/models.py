@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TableError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -88,6 +93,8 @@ class StreamItem(Model):
     retention_seconds = NumberAttribute(null=True, attr_name="retentionSeconds")
     #: Set once, with the snapshot's items (``storage.snapshots``): how many there are.
     snapshot_chunks = NumberAttribute(null=True, attr_name="snapshotChunks")
+    #: Set by the abort that begins the stream's deletion.
+    deleting = BooleanAttribute(null=True)
 
     by_thread = StreamsByThread()
 

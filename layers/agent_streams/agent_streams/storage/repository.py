@@ -115,10 +115,12 @@ class Repository(Protocol):
         *,
         silent_since: int | None = None,
         cleanup_schedule: Decided[str | None] = None,
+        deleting: bool = False,
     ) -> TransitionOutcome:
         """Abort a streaming stream. With ``silent_since``, only if its last heartbeat
         is at or before that time (the timeout), checked atomically with the write; with
-        a ``cleanup_schedule``, it is recorded (the schedule that will delete the stream)."""
+        a ``cleanup_schedule``, it is recorded (the schedule that will delete the stream);
+        ``deleting``: the abort begins the stream's deletion (recorded on it)."""
         ...
 
     def rearm_timeout(

@@ -103,6 +103,7 @@ class TransitionStore(StreamStore):
         *,
         silent_since: int | None = None,
         cleanup_schedule: Decided[str | None] = None,
+        deleting: bool = False,
     ) -> TransitionOutcome:
         def actions(before: Stream) -> list[Any]:
             expiry = decide(expires_at, before)
@@ -115,6 +116,8 @@ class TransitionStore(StreamStore):
             )
             if cleanup is not None:
                 found.append(StreamItem.cleanup_schedule.set(cleanup))
+            if deleting:
+                found.append(StreamItem.deleting.set(True))
             return found
 
         def after(before: Stream) -> Stream:
@@ -126,6 +129,7 @@ class TransitionStore(StreamStore):
                 ended_at=now,
                 expires_at=decide(expires_at, before),
                 cleanup_schedule=before.cleanup_schedule if cleanup is None else cleanup,
+                deleting=deleting,
             )
 
         extra = None if silent_since is None else StreamItem.last_heartbeat <= silent_since
