@@ -1,5 +1,6 @@
-"""The sample rule of docs/events.md, on the local stack's real events: its pattern picks
-out exactly the Stream Finished events, and its function saves the message they name."""
+"""The sample rule of the README (and docs/events.md), on the local stack's real events: its
+pattern picks out exactly the Stream Finished events, and its function saves the message
+they name."""
 
 from __future__ import annotations
 
@@ -19,17 +20,27 @@ from tests.e2e.test_lifecycle_events_e2e import finished, say, settle
 
 pytestmark = pytest.mark.e2e
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+
+
+def snippet(path: Path) -> str:
+    text = path.read_text(encoding="utf-8")
+    (found,) = re.findall(r"<!-- sample-rule -->\n```yaml\n(.*?)```", text, re.S)
+    return str(found)
 
 
 def sample_rule(tmp_path: Path) -> dict[str, Any]:
-    """The function of the sample, as its SAM snippet declares it."""
-    text = (DOCS / "events.md").read_text(encoding="utf-8")
-    (snippet,) = re.findall(r"<!-- sample-rule -->\n```yaml\n(.*?)```", text, re.S)
+    """The function of the sample, as the README's SAM snippet declares it."""
+    snippet_text = snippet(ROOT / "README.md")
     template = tmp_path / "sample.yaml"
-    template.write_text("Resources:\n" + snippet, encoding="utf-8")
+    template.write_text("Resources:\n" + snippet_text, encoding="utf-8")
     (function,) = load_template(template).resources.values()
     return dict(function)
+
+
+def test_the_readme_and_docs_show_the_same_sample_rule() -> None:
+    assert snippet(ROOT / "README.md") == snippet(DOCS / "events.md")
 
 
 def load_sample() -> ModuleType:

@@ -311,6 +311,24 @@ class TestKilledRightAfterTheCommit:
         settle(api)
         assert kinds(api, streamId=stream) == ["Stream Finished", "Stream Deleted"]
 
+    def test_delete_thread(self, api: LocalApi, local_stack: LocalStack) -> None:
+        """The state machine's page is killed once it deleted a stream: its retry goes on
+        from there, and each event still shows once."""
+        thread = api.thread()
+        done = finished(api, thread, "x")
+        live = api.stream(thread, order=1)
+        with killed_after(
+            local_stack, "dynamodb", "BatchWriteItem", "delete_thread_streams_page"
+        ) as kill:
+            assert api.delete(f"/threads/{thread}")[0] == 202
+            settle(api)
+        assert kill["killed"] == 1
+        assert api.get(f"/threads/{thread}")[0] == 404
+        assert kinds(api, streamId=done) == ["Stream Finished", "Stream Deleted"]
+        assert kinds(api, streamId=live) == ["Stream Aborted", "Stream Deleted"]
+        assert kinds(api, threadId=thread)[-1] == "Thread Deleted"
+        assert kinds(api, threadId=thread).count("Thread Deleted") == 1
+
     def test_publish_events_itself_right_after_putting_the_events(
         self, api: LocalApi, local_stack: LocalStack
     ) -> None:

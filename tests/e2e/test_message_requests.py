@@ -192,3 +192,23 @@ def test_background_requests_count_only_when_asked(endpoint: Endpoint) -> None:
     assert background
     assert all(r.background is None for r in operations.requests)
     assert {r.operation for r in background} >= {"GetRecords", "PutEvents"}
+
+
+def test_add_delta_stays_one_dynamodb_request_and_nothing_else(endpoint: Endpoint) -> None:
+    """The events cost the writer nothing: a delta is still one UpdateItem/transaction
+    and no other request (the pipeline's own polling is background, counted apart)."""
+    _, thread = endpoint.call("POST", "/threads", {})
+    _, stream = endpoint.call(
+        "POST", f"/threads/{thread['threadId']}/streams", {"order": 0, "stepOrder": 0}
+    )
+    parts = [{"type": "text-delta", "id": "t", "delta": "w"}]
+    for start in range(3):
+        with endpoint.proxy.window() as tally:
+            status, reply = endpoint.call(
+                "POST",
+                f"/streams/{stream['streamId']}/deltas",
+                {"start": start, "end": start + 1, "parts": parts},
+            )
+        assert (status, reply["accepted"]) == (200, True)
+        assert len(tally.requests) == 1
+        assert tally.requests[0].service == "dynamodb"
