@@ -38,7 +38,12 @@ from benchmarks.report import Row, check, info, median_of
 SECTION = "cold start"
 BUDGET = 1.5
 AIM = 1.2
-LAYER = PROJECT_ROOT / "layers" / "agent_streams"
+LAYERS = PROJECT_ROOT / "layers"
+#: What the layer ships besides its requirements (layers/Makefile's PACKAGES).
+LAYER_PACKAGES = (
+    LAYERS / "agent_streams" / "agent_streams",
+    LAYERS / "agent_streams_protocol" / "agent_streams_protocol",
+)
 #: What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3",)
 
@@ -88,7 +93,7 @@ def build_layout(root: Path) -> list[Path]:
     runtime = root / "var-runtime"
     layer.mkdir()
     runtime.mkdir()
-    lines = (LAYER / "requirements.txt").read_text().splitlines()
+    lines = (LAYERS / "requirements.txt").read_text().splitlines()
     layer_reqs = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
     layer_dists = _closure(layer_reqs)
     runtime_dists = _closure([Requirement(name) for name in RUNTIME_PACKAGES]) - layer_dists
@@ -98,7 +103,8 @@ def build_layout(root: Path) -> list[Path]:
                 target = folder / source.name
                 if not target.exists():
                     target.symlink_to(source)
-    (layer / "agent_streams").symlink_to(LAYER / "agent_streams")
+    for package in LAYER_PACKAGES:
+        (layer / package.name).symlink_to(package)
     return [layer, runtime]
 
 
