@@ -108,12 +108,23 @@ def build_layout(root: Path) -> list[Path]:
     return [layer, runtime]
 
 
+#: What the pseudo parameters are in the deployment the benchmark stands for.
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "agent-streams",
+}
+
+
 def _resolve(value: Any, template: Template) -> str:
     """A plausible deployed value of a template intrinsic (stage ``dev``)."""
     if isinstance(value, dict):
         if "Ref" in value:
             if value["Ref"] in template.body.get("Parameters", {}):
                 return str(template.parameter_default(value["Ref"]))
+            if value["Ref"] in PSEUDO:
+                return PSEUDO[value["Ref"]]
             return f"agent-streams-{value['Ref']}"
         if "Fn::If" in value:
             _, _, otherwise = value["Fn::If"]  # IsProd is false for the default stage
@@ -121,15 +132,9 @@ def _resolve(value: Any, template: Template) -> str:
         if "Fn::GetAtt" in value:
             return f"arn:aws:iam::123456789012:role/agent-streams-{value['Fn::GetAtt'][0]}"
         if "Fn::Sub" in value:
-            names = {
-                "AWS::Partition": "aws",
-                "AWS::Region": "us-east-1",
-                "AWS::AccountId": "123456789012",
-                "AWS::StackName": "agent-streams",
-            }
             return re.sub(
                 r"\$\{([^}]+)\}",
-                lambda m: names.get(m.group(1), f"agent-streams-{m.group(1)}"),
+                lambda m: PSEUDO.get(m.group(1), f"agent-streams-{m.group(1)}"),
                 str(value["Fn::Sub"]),
             )
         raise ValueError(f"cannot resolve {value!r}")
