@@ -76,6 +76,8 @@ try:
     outcome = {"result": handler(event, Context())}
 except Exception as exc:
     outcome = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+import gc
+outcome["collecting"] = gc.isenabled()  # never left off after the first invocation
 print("INVOCATION " + json.dumps(outcome))
 """
 
@@ -274,6 +276,7 @@ def test_event(path: Path, sam: dict[str, Any], seeder: Any) -> None:
     seeder(operation)
     request_id, outcome, printed = invoke(sam, operation, path)
     assert "errorType" not in outcome, outcome
+    assert outcome["collecting"] is True
     result = outcome["result"]
 
     if is_http_event(event):

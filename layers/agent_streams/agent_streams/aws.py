@@ -31,8 +31,13 @@ def session() -> Any:
         if _session is None:
             import botocore.session
 
+            from agent_streams import heap
+
             made = botocore.session.get_session()
             made.register_component("data_loader", _service_loader(made))
+            # The SDK has loaded once a call has completed (every client of the session
+            # inherits its handlers).
+            made.register("after-call", heap.resume, unique_id="agent-streams-heap")
             _session = made
         return _session
 

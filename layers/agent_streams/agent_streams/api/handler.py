@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import gc
-import os
 from collections.abc import Callable
 from typing import Any
 
+from agent_streams import heap
 from agent_streams.api.http import (
     error_reply,
     http_arguments,
@@ -85,23 +84,9 @@ def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[st
         reset_caller(caller)
 
 
-def _freeze_heap() -> None:
-    """Take what exists now out of the cyclic GC's sight, in Lambda only.
-
-    What the import built (pydantic's schemas, botocore's models) lives as long as the
-    process, yet each full collection walks all of it again: on the first invocation,
-    which allocates heavily (botocore's endpoint data alone is a million characters of
-    JSON), that was a sixth of its cost. ``gc.freeze`` moves it to the permanent
-    generation, as pre-forking servers do. Not in tests or the local stack, whose heaps
-    hold garbage to come.
-    """
-    if os.environ.get("LAMBDA_TASK_ROOT"):
-        gc.freeze()
-
-
 def _start_process() -> None:
     """What the process's first invocation does before its work."""
-    _freeze_heap()  # the import's objects
+    heap.suspend()  # until the AWS SDK has loaded (see agent_streams.heap)
     with contextlib.suppress(ConfigurationError):  # the operation reports it, as a reply
         use_stack_dimension(get_settings().stack_name)
 
@@ -130,7 +115,7 @@ def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:
             del token
             if first:
                 first = False
-                _freeze_heap()  # the clients and models the first invocation loaded
+                heap.resume()  # if no AWS call did
 
     observed = logger.inject_lambda_context(correlation_id_path=HTTP_REQUEST_ID, clear_state=True)(
         metrics.log_metrics(capture_lambda_handler(handle))
