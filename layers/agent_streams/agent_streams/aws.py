@@ -55,7 +55,7 @@ def _service_loader(session: Any) -> Any:
       Python call per object, which doubles the cost of its largest file (the endpoints,
       1.2 MB). Plain dicts keep their order too, and nothing in botocore needs more.
 
-    Together about a third of creating the first client. Both are public extension points
+    Together about half of creating the first client. Both are public extension points
     of botocore (``Loader``'s ``file_loader``, the session's ``data_loader`` component).
     """
     import gzip

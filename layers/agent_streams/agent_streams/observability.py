@@ -7,7 +7,7 @@ X-Ray is loaded on the first invocation that X-Ray records. Lambda samples a few
 requests a second: an invocation it does not sample carries ``Sampled=0`` in
 ``_X_AMZN_TRACE_ID``, and the X-Ray SDK would only make it dummy subsegments that
 are never sent, after importing the SDK (and through it wrapt and asyncio) and
-patching botocore, a fifth of a cold start. botocore itself passes the trace
+patching botocore, a fifth of a first invocation. botocore itself passes the trace
 header on to AWS (its ``add_recursion_detection_header``), so downstream services
 see the same trace either way. The first recorded invocation creates the Tracer
 and patches botocore and PynamoDB at class level, so clients made before are
