@@ -98,10 +98,7 @@ def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:
 
     first = True
 
-    def handle(event: dict[str, Any], context: Any) -> Any:
-        nonlocal first
-        if first:
-            _start_process()
+    def serve(event: dict[str, Any], context: Any) -> Any:
         if logger.get_correlation_id() is None:
             # A direct invoke has no API Gateway request id: Lambda's own stands in.
             logger.set_correlation_id(getattr(context, "aws_request_id", None))
@@ -113,8 +110,16 @@ def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:
         finally:
             set_deadline(None)
             del token
-            if first:
-                first = False
+
+    def handle(event: dict[str, Any], context: Any) -> Any:
+        nonlocal first
+        starting, first = first, False
+        if starting:
+            _start_process()
+        try:
+            return serve(event, context)
+        finally:
+            if starting:
                 heap.resume()  # if no AWS call did
 
     observed = logger.inject_lambda_context(correlation_id_path=HTTP_REQUEST_ID, clear_state=True)(
