@@ -19,8 +19,9 @@ most invocations carry), against a stub endpoint, against ``import boto3``,
 Budgets: every import at most 1.2x ``import boto3`` (DESIGN.md allows 1.5x), and
 add_delta's first invocation at most 1.3x boto3's import, client and first call. Before
 issue 14 they were 1.14x and 1.57-1.66x; the X-Ray SDK loaded only for recorded
-invocations, botocore's loader without its survey and ordered dicts, and ``gc.freeze``
-after the import brought them to about 0.98x and 1.26x.
+invocations, botocore's loader without its survey and ordered dicts, and the collector
+kept off the import's heap and out of the SDK's loading (``agent_streams.heap``) brought
+them to 0.95-1.00x and 1.20x (the slowest first invocation 1.25x).
 """
 
 from __future__ import annotations
