@@ -33,7 +33,7 @@ def main(template: str, env_vars_file: str, region: str) -> None:
         overrides = json.load(handle)
     folder = os.path.dirname(os.path.abspath(template))
     runner = LocalLambdaRunner(
-        local_runtime=None,  # type: ignore[arg-type]  (only the environment is asked for)
+        local_runtime=None,  # only the environment is asked for, nothing is run
         function_provider=functions,
         cwd=folder,
         real_path=folder,
