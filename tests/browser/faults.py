@@ -58,7 +58,8 @@ class Applied:
 @dataclass
 class SseFaults:
     """ASGI middleware: passes everything to ``app``; on the thread route, logs the
-    connection and applies an armed fault to the first faultable event."""
+    connection and applies an armed fault, once, to the first faultable event of a
+    connection of the kind it waits for."""
 
     app: Any
     connections: list[Connection] = field(default_factory=list)
@@ -74,15 +75,24 @@ class SseFaults:
         with self._lock:
             return [c for c in self.connections if c.thread_id == thread_id]
 
-    def _take(self, connection: Connection) -> Fault | None:
-        """The fault this connection carries (armed ones are used once)."""
+    def _open(self, connection: Connection) -> Fault | None:
+        """Logs the connection; the fault armed for it, if any (``on`` says which kind of
+        connection it waits for)."""
         with self._lock:
             self.connections.append(connection)
             fault = self._armed.get(connection.thread_id)
             if fault is None or (fault.on == "resume") != (connection.last_event_id is not None):
                 return None
-            del self._armed[connection.thread_id]
             return fault
+
+    def _claim(self, connection: Connection, fault: Fault) -> bool:
+        """Whether ``fault`` is still armed (then it is used now): a connection that ended
+        before a faultable event leaves it to the next one of its kind."""
+        with self._lock:
+            if self._armed.get(connection.thread_id) is not fault:
+                return False
+            del self._armed[connection.thread_id]
+            return True
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         match = THREAD_ROUTE.match(scope.get("path", "")) if scope["type"] == "http" else None
@@ -91,7 +101,7 @@ class SseFaults:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         connection = Connection(match.group(1), headers.get("last-event-id"), time.monotonic())
-        fault = self._take(connection)
+        fault = self._open(connection)
         pending = b""
 
         def frames(body: bytes) -> list[bytes]:
@@ -109,7 +119,11 @@ class SseFaults:
                 elif data is not None:
                     connection.events += 1
                     chunk = json.loads(data)
-                    if fault is not None and chunk.get("type") in FAULTABLE:
+                    if (
+                        fault is not None
+                        and chunk.get("type") in FAULTABLE
+                        and self._claim(connection, fault)
+                    ):
                         self.applied.append(Applied(fault, connection, fields.get("id", ""), chunk))
                         copies = 0 if fault.action == "drop" else 2
                         fault = None
