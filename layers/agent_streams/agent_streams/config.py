@@ -38,10 +38,12 @@ class Settings:
     retention_days: int = 30
     #: Where the lifecycle events go (``lifecycle_events``): an EventBridge bus name or ARN.
     event_bus_name: str = "default"
-    #: The stack's name, in every event's detail (two stacks may share a bus).
-    stack_name: str = ""
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False
+    #: The CloudFormation stack: the ``stack`` dimension of the service's metrics and in
+    #: every lifecycle event's detail, so that two stacks in one account and region do not
+    #: add up on one dashboard, and can share a bus.
+    stack_name: str = ""
     region: str | None = field(default=None)
 
     @property
@@ -71,8 +73,8 @@ _ENV_NAMES = {
     "delete_thread_state_machine_arn": "DELETE_THREAD_STATE_MACHINE_ARN",
     "retention_days": "RETENTION_DAYS",
     "event_bus_name": "EVENT_BUS_NAME",
-    "stack_name": "STACK_NAME",
     "log_parts": "LOG_PARTS",
+    "stack_name": "STACK_NAME",
     "region": "AWS_REGION",
 }
 
