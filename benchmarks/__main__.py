@@ -28,6 +28,7 @@ class Sizes:
     materialize_repeats: int
     streams: int
     deltas: int
+    sync_deltas: int
 
 
 FULL = Sizes(
@@ -41,6 +42,7 @@ FULL = Sizes(
     materialize_repeats=5,
     streams=10,
     deltas=10_000,
+    sync_deltas=100_000,
 )
 QUICK = Sizes(
     import_runs=3,
@@ -53,6 +55,7 @@ QUICK = Sizes(
     materialize_repeats=2,
     streams=10,
     deltas=1_000,
+    sync_deltas=10_000,
 )
 
 
@@ -158,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         section("live reads", rows, lambda: live_reads.run(bench, live_seconds))
         section("deletion", rows, lambda: deletion.run(bench, sizes.streams, sizes.deltas))
+        section("sync deletion", rows, lambda: deletion.run_sync(bench, sizes.sync_deltas))
     finally:
         with quiet_stdout():
             bench.stop()

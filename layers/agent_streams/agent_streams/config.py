@@ -41,6 +41,10 @@ class Settings:
     #: The CloudFormation stack: the ``stack`` dimension of the service's metrics, so that
     #: two stacks in one account and region do not add up on one dashboard.
     stack_name: str = ""
+    #: At most this many seconds of a synchronous deletion (``DELETE /streams/{id}``,
+    #: ``DELETE /threads/{id}/streams``) go to deleting before the rest is handed to the
+    #: state machine (HTTP 202). None: all the function's time but a safety margin.
+    sync_deletion_budget_seconds: float | None = None
     region: str | None = field(default=None)
 
     @property
@@ -71,12 +75,23 @@ _ENV_NAMES = {
     "retention_days": "RETENTION_DAYS",
     "log_parts": "LOG_PARTS",
     "stack_name": "STACK_NAME",
+    "sync_deletion_budget_seconds": "SYNC_DELETION_BUDGET_SECONDS",
     "region": "AWS_REGION",
 }
 
 
 def _parse_bool(raw: str) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _parse_seconds(var: str, raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{var} must be a number of seconds, not {raw!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigurationError(f"{var} must be a positive number of seconds, not {raw!r}")
+    return seconds
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
@@ -96,6 +111,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
             if days < 1:
                 raise ConfigurationError(f"{var} must be at least 1, not {days}")
             values[name] = days
+        elif name == "sync_deletion_budget_seconds":
+            values[name] = _parse_seconds(var, raw)
         elif name == "log_parts":
             values[name] = _parse_bool(raw)
         else:

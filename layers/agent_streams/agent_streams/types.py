@@ -11,6 +11,11 @@ StreamFormat = Literal["UIMessageChunk", "TextStreamPart"]
 ThreadStatus = Literal["active", "deleting"]
 
 STREAM_STATUSES: tuple[StreamStatus, ...] = ("streaming", "finished", "aborted")
+#: The reasons a deletion aborts a streaming stream with before purging it: a stream
+#: aborted so is being deleted, and live reads end as for a deleted one.
+DELETED_REASON = "deleted"
+THREAD_DELETED_REASON = "thread deleted"
+DELETION_REASONS = frozenset({DELETED_REASON, THREAD_DELETED_REASON})
 
 Json = Any
 Part = dict[str, Any]

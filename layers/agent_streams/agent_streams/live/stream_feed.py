@@ -17,7 +17,7 @@ from typing import Any
 from agent_streams.live.positions import StreamPosition, Tail
 from agent_streams.live.sse import event
 from agent_streams.storage.repository import Repository
-from agent_streams.types import Stream
+from agent_streams.types import DELETION_REASONS, Stream
 from agent_streams_protocol.errors import ValidationError
 from agent_streams_protocol.limits import MAX_DELTAS_PER_STREAM
 from agent_streams_protocol.materialize.ui_chunks import text_stream_part_to_ui_chunk
@@ -92,7 +92,9 @@ class StreamFeed:
         result = Round()
         if probe or self.delivered:
             found = self.repository.get_stream(self.stream.stream_id, self.now_ms())
-            if found is None:
+            # A deletion aborts a streaming stream before it purges it: from then on the
+            # stream is as good as gone (no abort chunk, no [DONE]; reconnecting is a 404).
+            if found is None or (found.status == "aborted" and found.reason in DELETION_REASONS):
                 result.gone = True
                 return result
             self.stream = found

@@ -9,7 +9,8 @@ newest first, so a stream deleted part-way still shows a clean prefix; the
 stream item goes in the last batch, so a deletion cut short is found again.
 
 The synchronous deletions answer within their function's time: they delete
-until the invocation's deadline is near (``context.current_deadline``) and hand
+until the invocation's deadline is near (``context.current_deadline``, or sooner
+with the ``SYNC_DELETION_BUDGET_SECONDS`` setting) and hand
 what is left to the DeleteThreadStreams state machine, scoped to the one stream
 (``{streamId}``) or to the thread's streams that existed when the call came
 (``{threadId, createdBefore}``: the thread stays, and streams created since are
@@ -34,7 +35,7 @@ from agent_streams.service.arguments import (
 from agent_streams.service.context import Deadline, Services, current_deadline, services
 from agent_streams.service.streams import cancel_quietly
 from agent_streams.service.ttl import aborted_stream_expiry
-from agent_streams.types import Stream
+from agent_streams.types import DELETED_REASON, THREAD_DELETED_REASON, Stream
 from agent_streams.workflows import stream_deletion_name, thread_streams_deletion_name
 
 #: Deltas read per query when deleting (each page then takes 40 batch writes).
@@ -123,7 +124,7 @@ def delete_stream(args: StreamArgs) -> str | None:
     stream = ensure_stream_writable(ctx, args.streamId, now)
     if stream is None:
         stream = ctx.repository.get_stream(args.streamId, now)
-    if purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted") is None:
+    if purge_stream(ctx, args.streamId, stream, _sync_budget(ctx), DELETED_REASON) is None:
         return None
     return _hand_over(ctx, stream_deletion_name(args.streamId, now), {"streamId": args.streamId})
 
@@ -137,7 +138,7 @@ def delete_thread_streams(args: ThreadArgs) -> str | None:
     ctx = services()
     ensure_thread_writable(ctx, args.threadId)
     now = ctx.now()
-    if _delete_thread_streams(ctx, args.threadId, Budget(current_deadline()), now).is_done:
+    if _delete_thread_streams(ctx, args.threadId, _sync_budget(ctx), now).is_done:
         return None
     name = thread_streams_deletion_name(args.threadId, now)
     return _hand_over(ctx, name, {"threadId": args.threadId, "createdBefore": now})
@@ -152,10 +153,21 @@ def delete_thread_streams_page(args: DeleteThreadStreamsPageArgs) -> PageResult:
         budget = Budget(current_deadline())
         return _delete_thread_streams(ctx, args.threadId, budget, args.createdBefore)
     stream = ctx.repository.get_stream(args.streamId, ctx.now())
-    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted")
+    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), DELETED_REASON)
     if resume is None:
         return PageResult(is_done=True)
     return PageResult(False, None if stream is None else stream.order, f"{args.streamId}:{resume}")
+
+
+def _sync_budget(ctx: Services) -> Budget:
+    """A synchronous deletion's time: the invocation's, or less when the
+    ``sync_deletion_budget_seconds`` setting says so (the state machine's pages are
+    not limited by it: they have no caller waiting)."""
+    deadline = current_deadline()
+    limit = ctx.settings.sync_deletion_budget_seconds
+    if limit is not None:
+        deadline = Deadline(min(deadline.expires_at, time.monotonic() + limit))
+    return Budget(deadline)
 
 
 def _hand_over(ctx: Services, name: str, scope: dict[str, Any]) -> str:
@@ -184,7 +196,7 @@ def _delete_thread_streams(
                 stream = ctx.repository.get_stream(found.stream_id, ctx.now())
                 if stream is not None and stream.created_at > created_before:
                     continue
-            resume = purge_stream(ctx, found.stream_id, stream, budget, "thread deleted")
+            resume = purge_stream(ctx, found.stream_id, stream, budget, THREAD_DELETED_REASON)
             if resume is not None:
                 return PageResult(False, found.order, f"{found.stream_id}:{resume}")
             # The next stream's first page must fit too (the pages so far say how long one takes).
