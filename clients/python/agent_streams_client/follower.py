@@ -30,9 +30,10 @@ import random
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from agent_streams_client.errors import TransientError
+from agent_streams_client.operations import Operations
 from agent_streams_client.retry import Clock, RetryPolicy, Sleep
 from agent_streams_client.types import (
     TERMINAL_STATUSES,
@@ -42,9 +43,6 @@ from agent_streams_client.types import (
 )
 from agent_streams_protocol.errors import ServiceUnavailable, StreamNotFound
 from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTAS_PER_REQUEST, MAX_DELTAS_PER_STREAM
-
-if TYPE_CHECKING:
-    from agent_streams_client.streams_client import StreamsClient
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +127,7 @@ class ThreadFollower:
 
     def __init__(
         self,
-        client: StreamsClient,
+        client: Operations,
         thread_id: str,
         *,
         statuses: Sequence[str] = ("streaming", "finished", "aborted"),

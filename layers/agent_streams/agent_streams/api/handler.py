@@ -16,14 +16,9 @@ from agent_streams.api.http import (
 from agent_streams.api.operation import Operation
 from agent_streams.api.reply_limit import direct_reply, http_reply_bytes, too_large
 from agent_streams.api.validation import parse_arguments
+from agent_streams.deadline import SAFETY_MARGIN_SECONDS, Deadline, set_deadline
 from agent_streams.observability import logger, metrics, tracer
-from agent_streams.service.context import (
-    SAFETY_MARGIN_SECONDS,
-    Deadline,
-    reset_caller,
-    set_caller,
-    set_deadline,
-)
+from agent_streams.service.context import reset_caller, set_caller
 from agent_streams_protocol.errors import AgentStreamsError, ServiceUnavailable
 from agent_streams_protocol.limits import MAX_REPLY_BYTES
 

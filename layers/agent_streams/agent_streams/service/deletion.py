@@ -9,7 +9,7 @@ newest first, so a stream deleted part-way still shows a clean prefix; the
 stream item goes in the last batch, so a deletion cut short is found again.
 
 The synchronous deletions answer within their function's time: they delete
-until the invocation's deadline is near (``context.current_deadline``) and hand
+until the invocation's deadline is near (``deadline.current_deadline``) and hand
 what is left to the DeleteThreadStreams state machine, scoped to the one stream
 (``{streamId}``) or to the thread's streams that existed when the call came
 (``{threadId, createdBefore}``: the thread stays, and streams created since are
@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_streams.deadline import Deadline, current_deadline
 from agent_streams.observability import count, logger
 from agent_streams.service.access import ensure_stream_writable, ensure_thread_writable
 from agent_streams.service.arguments import (
@@ -31,7 +32,7 @@ from agent_streams.service.arguments import (
     StreamArgs,
     ThreadArgs,
 )
-from agent_streams.service.context import Deadline, Services, current_deadline, services
+from agent_streams.service.context import Services, services
 from agent_streams.service.streams import cancel_quietly
 from agent_streams.service.ttl import aborted_stream_expiry
 from agent_streams.types import Stream

@@ -9,10 +9,11 @@ stream with reason ``expired`` however recently it was written.
 
 from __future__ import annotations
 
+from agent_streams.deadline import current_deadline
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import schedule_name
 from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
-from agent_streams.service.context import Services, current_deadline, services
+from agent_streams.service.context import Services, services
 from agent_streams.service.deletion import Budget, purge_stream
 from agent_streams.service.streams import arm_quietly, cancel_quietly
 from agent_streams.service.ttl import (
