@@ -111,7 +111,10 @@ def test_follow_cli_once_prints_the_thread(service: Service) -> None:
     parser = argparse.ArgumentParser()
     follow_cli.add_arguments(parser)
     with gateway(service.api) as url:
-        args = parser.parse_args([thread_id, "--url", url, "--once", "--poll-interval", "0.01"])
+        # After "--": a generated id may start with "-".
+        args = parser.parse_args(
+            ["--url", url, "--once", "--poll-interval", "0.01", "--", thread_id]
+        )
         assert follow_cli.run(args, out) == 0
     text = out.getvalue()
     assert "Hello\nworld" in text
