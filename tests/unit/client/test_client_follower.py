@@ -242,3 +242,19 @@ def test_an_empty_thread_is_idle_at_once(thread: Thread) -> None:
     f = thread.follower(Script(), stop_when_idle=True)
     assert run(collect(f)) == []
     assert f.polls == 1
+
+
+def test_a_change_seen_before_a_failed_read_is_still_reported(thread: Thread) -> None:
+    """The poll that sees the stream finished fails on its list_deltas: the next poll
+    brings nothing new, yet the finish must still be shown before the follower ends."""
+    sid = thread.new_stream()
+    thread.write(sid, "a")
+
+    def finish_then_fail_the_read() -> None:
+        thread.finish(sid)
+        thread.wire.transient("list_deltas")
+
+    f = thread.follower(Script(finish_then_fail_the_read), stop_when_idle=True)
+    yielded = run(collect(f))
+    assert [texts(m) for m in yielded] == [[("a", "streaming")], [("a", "finished")]]
+    assert thread.wire.count("list_deltas") == 3  # read, failed, nothing new
