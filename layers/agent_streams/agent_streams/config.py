@@ -38,6 +38,9 @@ class Settings:
     retention_days: int = 30
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False
+    #: The CloudFormation stack: the ``stack`` dimension of the service's metrics, so that
+    #: two stacks in one account and region do not add up on one dashboard.
+    stack_name: str = ""
     region: str | None = field(default=None)
 
     @property
@@ -67,6 +70,7 @@ _ENV_NAMES = {
     "delete_thread_state_machine_arn": "DELETE_THREAD_STATE_MACHINE_ARN",
     "retention_days": "RETENTION_DAYS",
     "log_parts": "LOG_PARTS",
+    "stack_name": "STACK_NAME",
     "region": "AWS_REGION",
 }
 
