@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from agent_streams_client.routes import ROUTES
 from agent_streams_protocol.errors import AgentStreamsError, ValidationError
+from agent_streams_protocol.routes import ROUTES
 
 from .fake_backend import FakeBackend
 

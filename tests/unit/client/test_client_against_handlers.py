@@ -22,7 +22,6 @@ import pytest
 from agent_streams_client.delta_streamer import DeltaStreamer
 from agent_streams_client.errors import PartTooLarge
 from agent_streams_client.inprocess_transport import InProcessTransport
-from agent_streams_client.routes import ROUTES
 from agent_streams_client.streams_client import StreamsClient
 from agent_streams_protocol.errors import (
     DeltaConflict,
@@ -30,6 +29,7 @@ from agent_streams_protocol.errors import (
     ThreadNotFound,
     ValidationError,
 )
+from agent_streams_protocol.routes import ROUTES
 
 from .fake_clock import run
 from .helpers import td
