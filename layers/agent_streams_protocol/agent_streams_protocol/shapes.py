@@ -17,8 +17,8 @@ with them. A stream's metadata is :class:`StreamMetadata`: a field added there i
 in both clients, with no other declaration.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: ``NotRequired`` must be seen when each
+# class is made, for ``__optional_keys__`` (which the runtime reads) to be right.
 from typing import Annotated, Any, Literal, NotRequired
 
 from agent_streams_protocol.errors import ERROR_CLASSES

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from agent_streams.service.arguments import Problem, problems
+from agent_streams.service.arguments import UNICODE, Problem, problems
 from agent_streams_protocol.errors import ValidationError
 
 A = TypeVar("A")
@@ -49,6 +49,9 @@ def describe(exc: pydantic.ValidationError) -> str:
         message = str(error["msg"])
         if error["type"] == "extra_forbidden":
             message = "unknown field"
+        elif error["type"] == "string_unicode":
+            # A text with a limit is read as UTF-8 by pydantic: half a character fails there.
+            message = UNICODE
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         found.append((_where(error["loc"]), message))

@@ -14,8 +14,8 @@ taken as absent — and then asks :func:`problems` for the rest:
 - each shape's own rules across fields (:data:`RULES`).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: it would hide ``NotRequired`` from
+# ``__optional_keys__`` (see agent_streams_protocol.shapes).
 import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, NotRequired
@@ -56,12 +56,16 @@ class DeleteThreadStreamsPageArgs(TypedDict):
 # -- text and JSON ------------------------------------------------------------------------
 
 
+#: What a text with half a character (a lone surrogate) is told.
+UNICODE = "text must be valid Unicode (no lone surrogates)"
+
+
 def _utf8(value: str) -> None:
     # JSON can carry lone surrogates ("\ud800") that no UTF-8 store accepts.
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+        raise ValueError(UNICODE) from None
 
 
 def _any_text(value: str) -> None:
