@@ -262,7 +262,7 @@ REQUESTS: list[tuple[type[Any], dict[str, Any], str | None]] = [
     (shapes.CreateStreamRequest, {"threadId": T, "order": 0, "stepOrder": 0, "providerOptions": {"a": {"b": _nested(62)}}}, None),
     (shapes.CreateStreamRequest, {"threadId": T, "order": 0, "stepOrder": 0, "providerOptions": {"a": {"b": _nested(63)}}}, "providerOptions: JSON nested deeper than 64 levels"),
     (shapes.CreateStreamRequest, {"threadId": T, "order": 0, "stepOrder": 0, "providerOptions": {"a": {"\ud800": 1}}}, "providerOptions: text must be valid Unicode (no lone surrogates)"),
-    (shapes.CreateStreamRequest, {"threadId": T, "order": 0, "stepOrder": 0, "temperature": 1}, "temperature: unknown field"),
+    (shapes.CreateStreamRequest, {"threadId": T, "order": 0, "stepOrder": 0, "unheard": 1}, "unheard: unknown field"),
     (shapes.ListStreamsRequest, {"threadId": T, "statuses": None}, None),
     (shapes.ListStreamsRequest, {"threadId": T, "statuses": []}, "statuses: List should have at least 1 item after validation, not 0"),
     (shapes.ListDeltasRequest, {"threadId": T, "cursors": [{"streamId": S, "cursor": 0}, {"streamId": S, "cursor": 1}]}, f"arguments: cursors name stream {S} more than once"),
