@@ -24,6 +24,7 @@ from agent_streams_client.types import (
     StreamDelta,
     StreamFormat,
     StreamMessage,
+    StreamMetadata,
     StreamState,
     StreamStatus,
     Thread,
@@ -93,20 +94,27 @@ class Operations:
         model: str | None = None,
         provider: str | None = None,
         provider_options: Mapping[str, Any] | None = None,
+        metadata: StreamMetadata | None = None,
     ) -> str:
+        """Open a stream; its id. ``metadata``: the stream's metadata as the wire names it
+        (any field of ``StreamMetadata``, e.g. one newer than these keyword arguments);
+        the keyword arguments given win over it."""
         result = await self.transport.call(
             "create_stream",
-            _args(
-                threadId=thread_id,
-                order=order,
-                stepOrder=step_order,
-                format=format,
-                userId=user_id,
-                agentName=agent_name,
-                model=model,
-                provider=provider,
-                providerOptions=None if provider_options is None else dict(provider_options),
-            ),
+            {
+                **(metadata or {}),
+                **_args(
+                    threadId=thread_id,
+                    order=order,
+                    stepOrder=step_order,
+                    format=format,
+                    userId=user_id,
+                    agentName=agent_name,
+                    model=model,
+                    provider=provider,
+                    providerOptions=None if provider_options is None else dict(provider_options),
+                ),
+            },
         )
         return str(result)
 

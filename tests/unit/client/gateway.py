@@ -1,6 +1,6 @@
 """A stand-in API Gateway (HTTP API, payload 2.0) in front of the real handlers, on localhost.
 
-It routes each request by the client's route table, builds the event API Gateway
+It routes each request by the protocol's route table, builds the event API Gateway
 would (path parameters split out, query string decoded), calls the operation's
 handler and answers with its reply. Routing only: every rule is the handler's.
 """
@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from agent_streams_client.routes import ROUTES
+from agent_streams_protocol.routes import ROUTES
 from tests.helpers import Api, load_function
 
 _ROUTES = [(route.method, route.path, operation) for operation, route in ROUTES.items()]
