@@ -96,7 +96,6 @@ export interface CreateStreamBody {
   model?: string | null;
   provider?: string | null;
   providerOptions?: Record<string, Record<string, unknown>> | null;
-  temperature?: number | null;
 }
 
 /** What a thread is created with (`Thread` shows it back). */
@@ -244,12 +243,6 @@ export interface StreamMessage {
   /** @maxLength 256 */
   provider?: string;
   providerOptions?: Record<string, Record<string, unknown>>;
-  /**
-   * The sampling temperature asked for.
-   * @minimum 0
-   * @maximum 2
-   */
-  temperature?: number;
 }
 
 export type StreamMessageList = StreamMessage[];
@@ -284,12 +277,6 @@ export interface StreamState {
   /** @maxLength 256 */
   provider?: string;
   providerOptions?: Record<string, Record<string, unknown>>;
-  /**
-   * The sampling temperature asked for.
-   * @minimum 0
-   * @maximum 2
-   */
-  temperature?: number;
   /**
    * The thread's id.
    * @pattern ^[0-9A-Za-z_-]{1,40}$

@@ -126,9 +126,6 @@ class StreamMetadata(TypedDict):
     model: NotRequired[ShortText]
     provider: NotRequired[ShortText]
     providerOptions: NotRequired[dict[str, Loose]]
-    temperature: NotRequired[
-        Annotated[float, Constraints(ge=0, le=2), Doc("The sampling temperature asked for.")]
-    ]
 
 
 @closed
