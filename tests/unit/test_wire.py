@@ -6,6 +6,7 @@ The metadata's way from create_stream to every reply is tests/integration/test_w
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -297,3 +298,15 @@ def test_requests_are_validated_as_before(
     with pytest.raises(ValidationError) as raised:
         parse_arguments(shape, given)
     assert raised.value.message == refused
+
+
+def test_the_docs_route_snippet_is_get_streams_function() -> None:
+    """docs/wire.md's example of a function is ``functions/get_stream/app.py`` as it is
+    (comments aside), so it runs wherever that function does."""
+    doc = (ROOT / "docs" / "wire.md").read_text(encoding="utf-8")
+    snippets = re.findall(r"```python\n(.*?)```", doc, re.S)
+    assert len(snippets) == 1
+    function = ast.parse((ROOT / "functions" / "get_stream" / "app.py").read_text())
+    if ast.get_docstring(function) is not None:
+        function.body = function.body[1:]
+    assert ast.dump(ast.parse(snippets[0])) == ast.dump(function)
