@@ -43,10 +43,11 @@ import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from agent_streams_client.batching import PlannedDelta, SizedPart, plan_deltas, prepare_part
 from agent_streams_client.errors import StreamerClosed
+from agent_streams_client.operations import Operations
 from agent_streams_client.retry import (
     Clock,
     RetryPolicy,
@@ -58,9 +59,6 @@ from agent_streams_client.retry import (
 from agent_streams_client.types import Part, StreamDelta, StreamFormat
 from agent_streams_protocol.errors import StreamNotFound
 from agent_streams_protocol.limits import MAX_PARTS_JSON_BYTES, TIMEOUT_MS
-
-if TYPE_CHECKING:
-    from agent_streams_client.streams_client import StreamsClient
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +89,7 @@ class DeltaStreamer:
 
     def __init__(
         self,
-        client: StreamsClient,
+        client: Operations,
         *,
         thread_id: str,
         order: int,

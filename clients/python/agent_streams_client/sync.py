@@ -16,7 +16,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from agent_streams_client.delta_streamer import DeltaStreamer
-from agent_streams_client.streams_client import CursorsArg, StreamsClient
+from agent_streams_client.operations import CursorsArg
+from agent_streams_client.streams_client import StreamsClient
 from agent_streams_client.types import (
     DeleteThreadResult,
     MessageStatus,

@@ -53,3 +53,11 @@ MAX_DELTA_SPAN = 1_000_000
 
 #: Server-generated ids are at most this long, of [0-9A-Za-z_-].
 MAX_ID_LENGTH = 40
+#: ``order`` and ``stepOrder`` are at most 12 digits: the Streams index sorts them as
+#: zero-padded text.
+MAX_ORDER = 10**12 - 1
+#: JavaScript's Number.MAX_SAFE_INTEGER: part numbers must survive a JS client.
+MAX_PART_NUMBER = 2**53 - 1
+#: A stream's and a thread's short texts (``userId``, ``agentName``, ``model``…) are
+#: at most this many characters.
+MAX_SHORT_TEXT = 256

@@ -15,10 +15,9 @@ from agent_streams.live.stream_feed import Round, StreamEvents, StreamFeed
 from agent_streams.live.turn_feed import TurnEvents
 from agent_streams.service.access import may_read
 from agent_streams.service.context import Services
-from agent_streams.storage.keys import MAX_ORDER
 from agent_streams.types import DELETION_REASONS, STREAM_STATUSES
 from agent_streams_protocol.errors import StreamNotFound, ThreadNotFound
-from agent_streams_protocol.limits import MAX_STREAMS_PER_LIST
+from agent_streams_protocol.limits import MAX_ORDER, MAX_STREAMS_PER_LIST
 
 LiveEvents = StreamEvents | TurnEvents
 

@@ -74,7 +74,7 @@ class StreamFeed:
         self.cursor = position.cursor
         self._skip_through = position.index
         self._tail: Tail = position.tail
-        self._convert = convert and stream.meta.format != "UIMessageChunk"
+        self._convert = convert and stream.meta.get("format") != "UIMessageChunk"
         self._transform = transform
         self._event_id = event_id
         self._checked = position.cursor == 0 and position.index is None

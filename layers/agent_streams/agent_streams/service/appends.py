@@ -8,7 +8,6 @@ from agent_streams import ids
 from agent_streams.config import Settings
 from agent_streams.observability import count, logger
 from agent_streams.service.access import ensure_stream_writable, ensure_thread_readable
-from agent_streams.service.arguments import DeltaArgs, ListDeltasArgs
 from agent_streams.service.context import services
 from agent_streams.service.ttl import delta_expiry
 from agent_streams.storage.codec import delta_item_size, encode_parts
@@ -22,6 +21,7 @@ from agent_streams_protocol.limits import (
     MAX_ITEM_BYTES,
     MAX_PARTS_JSON_BYTES,
 )
+from agent_streams_protocol.shapes import ListDeltasRequest, StreamDelta
 
 #: What a delta adds to a reply besides its parts, at most: its keys, a 40-character
 #: id and two 16-digit numbers, the separators around them, and the escaping of the
@@ -47,19 +47,19 @@ def delta_reply_bytes(delta: Delta) -> int:
     return len(parts.encode("utf-8")) + grows + len(delta.stream_id) + DELTA_REPLY_OVERHEAD
 
 
-def prepare_delta(delta: DeltaArgs, now: int, settings: Settings) -> DeltaWrite:
+def prepare_delta(delta: StreamDelta, now: int, settings: Settings) -> DeltaWrite:
     """Encode a delta for storage, refusing one that would not fit in an item."""
-    parts_json = encode_parts(delta.parts)
+    parts_json = encode_parts(delta["parts"])
     parts_bytes = len(parts_json.encode("utf-8"))
     if parts_bytes > MAX_PARTS_JSON_BYTES:
         raise DeltaTooLarge(parts_bytes, MAX_PARTS_JSON_BYTES)
     expires_at = delta_expiry(now, settings)
-    size = delta_item_size(delta.streamId, delta.start, delta.end, parts_json, expires_at)
+    size = delta_item_size(delta["streamId"], delta["start"], delta["end"], parts_json, expires_at)
     if size > MAX_ITEM_BYTES:
         raise DeltaTooLarge(size, MAX_ITEM_BYTES)
     if settings.log_parts:
-        logger.debug("delta parts", extra={"streamId": delta.streamId, "parts": delta.parts})
-    return DeltaWrite(delta.start, delta.end, parts_json, expires_at)
+        logger.debug("delta parts", extra={"streamId": delta["streamId"], "parts": delta["parts"]})
+    return DeltaWrite(delta["start"], delta["end"], parts_json, expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,29 +70,29 @@ class AppendResult:
     status: StreamStatus | None
 
 
-def add_delta(args: DeltaArgs) -> AppendResult:
+def add_delta(args: StreamDelta) -> AppendResult:
     ctx = services()
     now = ctx.now()
-    ensure_stream_writable(ctx, args.streamId, now)
+    ensure_stream_writable(ctx, args["streamId"], now)
     write = prepare_delta(args, now, ctx.settings)
-    outcome = ctx.repository.append(args.streamId, write, now)
+    outcome = ctx.repository.append(args["streamId"], write, now)
     if outcome.expected_start is not None:
         count("DeltaConflicts")
-        raise DeltaConflict(args.streamId, args.start, outcome.expected_start)
+        raise DeltaConflict(args["streamId"], args["start"], outcome.expected_start)
     if outcome.written:
         count("DeltasWritten")
         count("DeltaBytes", len(write.parts_json))
-        return AppendResult(args.streamId, True, "streaming")
+        return AppendResult(args["streamId"], True, "streaming")
     if outcome.accepted:  # an identical retry of a delta already stored
         status = outcome.stream.status if outcome.stream is not None else "streaming"
-        return AppendResult(args.streamId, True, status)
+        return AppendResult(args["streamId"], True, status)
     if outcome.stream is None:
-        logger.info("delta for a missing stream", extra={"streamId": args.streamId})
-        return AppendResult(args.streamId, False, None)
-    return AppendResult(args.streamId, False, outcome.stream.status)
+        logger.info("delta for a missing stream", extra={"streamId": args["streamId"]})
+        return AppendResult(args["streamId"], False, None)
+    return AppendResult(args["streamId"], False, outcome.stream.status)
 
 
-def list_deltas(args: ListDeltasArgs) -> list[Delta]:
+def list_deltas(args: ListDeltasRequest) -> list[Delta]:
     """Per cursor, deltas with ``start >= cursor`` in order, within the reply caps.
 
     Streams of other threads are ignored. Caps: 100 deltas a stream, 1000 a
@@ -101,11 +101,11 @@ def list_deltas(args: ListDeltasArgs) -> list[Delta]:
     delta due is always returned: alone it is at most 800 KB of reply.
     """
     ctx = services()
-    ensure_thread_readable(ctx, args.threadId)
+    ensure_thread_readable(ctx, args["threadId"])
     wanted = [
-        (c.streamId, c.cursor)
-        for c in args.cursors
-        if ids.stream_in_thread(c.streamId, args.threadId)
+        (c["streamId"], c.get("cursor"))
+        for c in args["cursors"]
+        if ids.stream_in_thread(c["streamId"], args["threadId"])
     ]
     if not wanted:
         return []

@@ -9,7 +9,7 @@ newest first, so a stream deleted part-way still shows a clean prefix; the
 stream item goes in the last batch, so a deletion cut short is found again.
 
 The synchronous deletions answer within their function's time: they delete
-until the invocation's deadline is near (``context.current_deadline``, or sooner
+until the invocation's deadline is near (``deadline.current_deadline``, or sooner
 with the ``SYNC_DELETION_BUDGET_SECONDS`` setting) and hand
 what is left to the DeleteThreadStreams state machine, scoped to the one stream
 (``{streamId}``) or to the thread's streams that existed when the call came
@@ -25,18 +25,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_streams.deadline import Deadline, current_deadline
 from agent_streams.observability import count, logger
 from agent_streams.service.access import ensure_stream_writable, ensure_thread_writable
-from agent_streams.service.arguments import (
-    DeleteThreadStreamsPageArgs,
-    StreamArgs,
-    ThreadArgs,
-)
-from agent_streams.service.context import Deadline, Services, current_deadline, services
+from agent_streams.service.arguments import DeleteThreadStreamsPageArgs
+from agent_streams.service.context import Services, services
 from agent_streams.service.streams import cancel_quietly
 from agent_streams.service.ttl import aborted_stream_expiry
 from agent_streams.types import DELETED_REASON, THREAD_DELETED_REASON, Stream
 from agent_streams.workflows import stream_deletion_name, thread_streams_deletion_name
+from agent_streams_protocol.shapes import StreamRequest, ThreadRequest
 
 #: Deltas read per query when deleting (each page then takes 40 batch writes).
 DELETE_PAGE = 1000
@@ -113,7 +111,7 @@ def purge_stream(
     return None
 
 
-def delete_stream(args: StreamArgs) -> str | None:
+def delete_stream(args: StreamRequest) -> str | None:
     """Delete a stream and all its deltas. Idempotent: a missing stream's leftovers go too.
 
     Returns None when done, or the ARN of the execution finishing the job when the
@@ -121,42 +119,46 @@ def delete_stream(args: StreamArgs) -> str | None:
     """
     ctx = services()
     now = ctx.now()
-    stream = ensure_stream_writable(ctx, args.streamId, now)
+    stream = ensure_stream_writable(ctx, args["streamId"], now)
     if stream is None:
-        stream = ctx.repository.get_stream(args.streamId, now)
-    if purge_stream(ctx, args.streamId, stream, _sync_budget(ctx), DELETED_REASON) is None:
+        stream = ctx.repository.get_stream(args["streamId"], now)
+    if purge_stream(ctx, args["streamId"], stream, _sync_budget(ctx), DELETED_REASON) is None:
         return None
-    return _hand_over(ctx, stream_deletion_name(args.streamId, now), {"streamId": args.streamId})
+    return _hand_over(
+        ctx, stream_deletion_name(args["streamId"], now), {"streamId": args["streamId"]}
+    )
 
 
-def delete_thread_streams(args: ThreadArgs) -> str | None:
+def delete_thread_streams(args: ThreadRequest) -> str | None:
     """Delete the thread's streams (those that exist when the call comes); the thread stays.
 
     Returns None when done, or the ARN of the execution finishing the job when the
     invocation's time ran out first.
     """
     ctx = services()
-    ensure_thread_writable(ctx, args.threadId)
+    ensure_thread_writable(ctx, args["threadId"])
     now = ctx.now()
-    if _delete_thread_streams(ctx, args.threadId, _sync_budget(ctx), now).is_done:
+    if _delete_thread_streams(ctx, args["threadId"], _sync_budget(ctx), now).is_done:
         return None
-    name = thread_streams_deletion_name(args.threadId, now)
-    return _hand_over(ctx, name, {"threadId": args.threadId, "createdBefore": now})
+    name = thread_streams_deletion_name(args["threadId"], now)
+    return _hand_over(ctx, name, {"threadId": args["threadId"], "createdBefore": now})
 
 
 def delete_thread_streams_page(args: DeleteThreadStreamsPageArgs) -> PageResult:
     """Delete the thread's streams (or the one stream) until done or the invocation's
     time budget is near."""
     ctx = services()
-    if args.streamId is None:
-        assert args.threadId is not None  # the arguments require one of the two
+    stream_id = args.get("streamId")
+    if stream_id is None:
+        thread_id = args.get("threadId")
+        assert thread_id is not None  # the arguments name one of the two
         budget = Budget(current_deadline())
-        return _delete_thread_streams(ctx, args.threadId, budget, args.createdBefore)
-    stream = ctx.repository.get_stream(args.streamId, ctx.now())
-    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), DELETED_REASON)
+        return _delete_thread_streams(ctx, thread_id, budget, args.get("createdBefore"))
+    stream = ctx.repository.get_stream(stream_id, ctx.now())
+    resume = purge_stream(ctx, stream_id, stream, Budget(current_deadline()), DELETED_REASON)
     if resume is None:
         return PageResult(is_done=True)
-    return PageResult(False, None if stream is None else stream.order, f"{args.streamId}:{resume}")
+    return PageResult(False, None if stream is None else stream.order, f"{stream_id}:{resume}")
 
 
 def _sync_budget(ctx: Services) -> Budget:

@@ -9,10 +9,11 @@ stream with reason ``expired`` however recently it was written.
 
 from __future__ import annotations
 
+from agent_streams.deadline import current_deadline
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import schedule_name
-from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
-from agent_streams.service.context import Services, current_deadline, services
+from agent_streams.service.arguments import CleanupStreamArgs
+from agent_streams.service.context import Services, services
 from agent_streams.service.deletion import Budget, purge_stream
 from agent_streams.service.streams import arm_quietly, cancel_quietly
 from agent_streams.service.ttl import (
@@ -23,6 +24,7 @@ from agent_streams.service.ttl import (
 )
 from agent_streams.types import Stream
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
+from agent_streams_protocol.shapes import StreamRequest
 
 #: When a cleanup runs out of time, it continues itself this long after.
 CLEANUP_CONTINUATION_MS = MINUTE_MS
@@ -39,26 +41,28 @@ def _generation(name: str | None) -> int:
         return 0
 
 
-def timeout_stream(args: StreamArgs) -> None:
+def timeout_stream(args: StreamRequest) -> None:
     ctx = services()
     now = ctx.now()
-    stream = ctx.repository.get_stream(args.streamId, now)
+    stream = ctx.repository.get_stream(args["streamId"], now)
     if stream is None or stream.status != "streaming":
-        logger.info("timeout for a stream that is not streaming", extra={"streamId": args.streamId})
+        logger.info(
+            "timeout for a stream that is not streaming", extra={"streamId": args["streamId"]}
+        )
         return
     if stream.timeout_at is not None and stream.timeout_at > now:
         return  # a stale firing: a later schedule is armed
     if now >= lifetime_end(stream.created_at):
         outcome = ctx.repository.abort(
-            args.streamId, EXPIRED, now, None, aborted_stream_expiry(now, ctx.settings)
+            args["streamId"], EXPIRED, now, None, aborted_stream_expiry(now, ctx.settings)
         )
         if outcome.changed:
             count("StreamsExpired")
-            logger.info("stream reached its lifetime", extra={"streamId": args.streamId})
+            logger.info("stream reached its lifetime", extra={"streamId": args["streamId"]})
         return
     if now - stream.last_heartbeat >= TIMEOUT_MS:
         outcome = ctx.repository.abort(
-            args.streamId,
+            args["streamId"],
             "timeout",
             now,
             None,
@@ -67,10 +71,10 @@ def timeout_stream(args: StreamArgs) -> None:
         )
         if outcome.changed:
             count("StreamsTimedOut")
-            logger.info("stream timed out", extra={"streamId": args.streamId})
+            logger.info("stream timed out", extra={"streamId": args["streamId"]})
             return
         # A write or an ending raced the abort: look again.
-        stream = ctx.repository.get_stream(args.streamId, now)
+        stream = ctx.repository.get_stream(args["streamId"], now)
         if stream is None or stream.status != "streaming":
             return
     _rearm(ctx, stream)
@@ -92,24 +96,28 @@ def cleanup_stream(args: CleanupStreamArgs) -> None:
     """
     ctx = services()
     now = ctx.now()
-    stream = ctx.repository.get_stream(args.streamId, now)
+    stream = ctx.repository.get_stream(args["streamId"], now)
     if stream is not None and stream.status != "finished":
         logger.info(
             "cleanup of a stream that is not finished",
-            extra={"streamId": args.streamId, "status": stream.status},
+            extra={"streamId": args["streamId"], "status": stream.status},
         )
         return
     if stream is not None and stream.ended_at is not None:
         due = stream.ended_at + CLEANUP_DELAY_MS
         if now < due:
             arm_quietly(
-                ctx, schedule_name("cleanup", args.streamId, due), due, "cleanup", args.streamId
+                ctx,
+                schedule_name("cleanup", args["streamId"], due),
+                due,
+                "cleanup",
+                args["streamId"],
             )
             return
-    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "cleanup")
+    resume = purge_stream(ctx, args["streamId"], stream, Budget(current_deadline()), "cleanup")
     if resume is not None:
-        name = schedule_name("cleanup", args.streamId, resume)
-        arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args.streamId)
+        name = schedule_name("cleanup", args["streamId"], resume)
+        arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args["streamId"])
         return
     if stream is not None:
         count("StreamsCleanedUp")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from agent_streams.service.access import ensure_thread_readable
-from agent_streams.service.arguments import StreamingMessagesArgs
 from agent_streams.service.context import Services, services
 from agent_streams.types import Delta, Stream
 from agent_streams_protocol.errors import ReplyTooLarge
 from agent_streams_protocol.limits import MAX_STREAMING_MESSAGES_STREAMS
+from agent_streams_protocol.shapes import MessageWithMetadata, StreamingMessagesRequest
 
 #: Deltas read per query while reading a whole stream.
 READ_PAGE = 1000
@@ -46,32 +46,37 @@ def read_all_deltas(
         cursor = page[-1].start + 1
 
 
-def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
+def streaming_messages(args: StreamingMessagesRequest) -> list[MessageWithMetadata]:
     from agent_streams_protocol import materialize
 
     ctx = services()
-    ensure_thread_readable(ctx, args.threadId)
+    ensure_thread_readable(ctx, args["threadId"])
     now = ctx.now()
     streams: list[Stream] = ctx.repository.streams_at_order(
-        args.threadId,
-        args.order,
-        args.stepOrder,
+        args["threadId"],
+        args["order"],
+        args["stepOrder"],
         ["aborted", "streaming", "finished"],
         now,
         MAX_STREAMING_MESSAGES_STREAMS,
     )
-    metadata: dict[str, Any] = {"status": args.status}
-    if args.error is not None:
-        metadata["error"] = args.error
+    metadata: dict[str, Any] = {"status": args["status"]}
+    if "error" in args:
+        metadata["error"] = args["error"]
     messages: list[dict[str, Any]] = []
     budget = MAX_MATERIALISED_BYTES
     for stream in streams:
         found, read = read_all_deltas(ctx, stream.stream_id, now, budget)
         budget -= read
-        deltas = [d.to_wire() for d in found]
+        deltas = [cast(dict[str, Any], d.to_wire()) for d in found]
         messages.extend(
             materialize.streaming_messages(
-                args.threadId, stream.state(), deltas, args.stepOrder, metadata
+                args["threadId"],
+                cast(dict[str, Any], stream.state()),
+                deltas,
+                args["stepOrder"],
+                metadata,
             )
         )
-    return messages
+    # The materialiser builds plain dicts in this shape (the reference's message docs).
+    return cast(list[MessageWithMetadata], messages)
