@@ -29,7 +29,9 @@ from typing import Any
 import pytest
 import urllib3
 
+from agent_streams.api.http import MAX_BODY_BYTES
 from agent_streams_dev.local.stack import LocalStack
+from agent_streams_protocol.limits import MAX_PART_BYTES
 from agent_streams_dev.local.template import PROJECT_ROOT
 from agent_streams_dev.openapi_live import LIVE_PATHS
 from tests.e2e.conftest import LocalApi
@@ -270,16 +272,16 @@ def text_part(text: str) -> dict[str, Any]:
 
 
 class TestOversized:
-    def test_a_body_over_1_mib_is_too_large(
+    def test_a_body_over_the_limit_is_too_large(
         self, raw: Raw, nothing_written: dict[str, str]
     ) -> None:
         stream = nothing_written["stream"]
-        body = json.dumps({"start": 2, "end": 3, "parts": [text_part("x" * (MiB + 10))]})
+        body = json.dumps({"start": 2, "end": 3, "parts": [text_part("x" * MAX_BODY_BYTES)]})
         status, reply = raw.send("POST", f"/streams/{stream}/deltas", body.encode())
         refused(status, reply, 413)
         assert reply["error"] == "DeltaTooLarge"
         # A body that carries no delta: a ValidationError.
-        title = json.dumps({"title": "t" * (MiB + 10)}).encode()
+        title = json.dumps({"title": "t" * MAX_BODY_BYTES}).encode()
         refused(*raw.send("POST", "/threads", title), 422)
         status, reply = raw.send(
             "POST",
@@ -302,13 +304,13 @@ class TestOversized:
     @pytest.mark.parametrize(
         "parts",
         [
-            [text_part("x" * 400_000)],  # one part over the item limit
-            [text_part("x" * 1000)] * 420,  # many parts adding up
-            [text_part("\U0001f600" * 100_000)],  # 100,000 characters, 400,000 UTF-8 bytes
+            [text_part("x" * MAX_PART_BYTES)],  # one part over the maximum
+            [text_part("x" * 1000)] * 420,  # many small parts adding up past an item
+            [text_part("\U0001f600" * 750_000)],  # 750,000 characters, 3,000,000 UTF-8 bytes
         ],
         ids=["one-big-part", "many-parts", "multibyte"],
     )
-    def test_parts_over_the_item_limit_are_delta_too_large(
+    def test_parts_over_the_limits_are_delta_too_large(
         self, api: LocalApi, nothing_written: dict[str, str], parts: list[Any]
     ) -> None:
         stream = nothing_written["stream"]

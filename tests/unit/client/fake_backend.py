@@ -30,6 +30,7 @@ from agent_streams_protocol.errors import (
 from agent_streams_protocol.limits import (
     MAX_DELTAS_PER_REQUEST,
     MAX_DELTAS_PER_STREAM,
+    MAX_DELTA_PARTS_BYTES,
     MAX_PARTS_JSON_BYTES,
     MAX_STREAMS_PER_LIST,
 )
@@ -250,8 +251,11 @@ class FakeBackend:
         if not parts or end - start < len(parts):
             raise ValidationError("bad delta")
         size = len(json.dumps(parts, separators=(",", ":"), ensure_ascii=False).encode())
-        if size > MAX_PARTS_JSON_BYTES:
-            raise DeltaTooLarge(size, MAX_PARTS_JSON_BYTES)
+        # Stricter than the server (which spills a delta's largest parts): a part too
+        # large for an item must come alone, as the client sends it.
+        limit = MAX_DELTA_PARTS_BYTES if len(parts) == 1 else MAX_PARTS_JSON_BYTES
+        if size > limit:
+            raise DeltaTooLarge(size, limit)
         for existing in self.deltas[stream["streamId"]]:
             if existing["start"] == start:
                 if existing["end"] == end and existing["parts"] == parts:

@@ -21,6 +21,7 @@ import pytest
 
 from agent_streams_client.delta_streamer import DeltaStreamer
 from agent_streams_client.errors import PartTooLarge
+from agent_streams_protocol.limits import MAX_PART_BYTES
 from agent_streams_client.inprocess_transport import InProcessTransport
 from agent_streams_client.routes import ROUTES
 from agent_streams_client.streams_client import StreamsClient
@@ -203,7 +204,7 @@ def test_streamer_and_follower_against_the_handlers(api: Any, way: str) -> None:
                 await s.add_parts([td(w, "t")])
                 await asyncio.sleep(0)
             with pytest.raises(PartTooLarge):
-                await s.add_parts([td("x" * 500_000, "t")])
+                await s.add_parts([td("x" * MAX_PART_BYTES, "t")])
             await s.add_parts([{"type": "text-end", "id": "t"}, {"type": "finish"}])
         final = [m async for m in c.follow(tid, stop_when_idle=True, poll_interval=0.01)][-1]
         text = "".join(p["text"] for p in final[0]["parts"] if p["type"] == "text")
