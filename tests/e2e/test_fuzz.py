@@ -31,9 +31,9 @@ import urllib3
 
 from agent_streams.api.http import MAX_BODY_BYTES
 from agent_streams_dev.local.stack import LocalStack
-from agent_streams_protocol.limits import MAX_PART_BYTES
 from agent_streams_dev.local.template import PROJECT_ROOT
 from agent_streams_dev.openapi_live import LIVE_PATHS
+from agent_streams_protocol.limits import MAX_PART_BYTES
 from tests.e2e.conftest import LocalApi
 from tests.e2e.reliability_invariants import aws, delta_body, full_log, spans
 from tests.reliability_report import record

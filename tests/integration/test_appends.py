@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent_streams_protocol.errors import DeltaConflict, DeltaTooLarge, ValidationError
 from agent_streams.api.http import MAX_BODY_BYTES
+from agent_streams_protocol.errors import DeltaConflict, DeltaTooLarge, ValidationError
 from agent_streams_protocol.limits import (
     MAX_DELTA_PARTS_BYTES,
     MAX_DELTA_SPAN,

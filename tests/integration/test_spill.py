@@ -196,9 +196,7 @@ class TestRoundTrip:
         (message,) = body
         assert message["message"]["content"] == [{"type": "text", "text": text}]
 
-    def test_the_live_read_sends_a_spilled_part_as_written(
-        self, api: Api, stream_id: str
-    ) -> None:
+    def test_the_live_read_sends_a_spilled_part_as_written(self, api: Api, stream_id: str) -> None:
         part = awkward_part(2 * MB)
         add(api, stream_id, 0, [text_part("a"), part])
         api.direct("finish_stream", {"streamId": stream_id})
@@ -327,7 +325,9 @@ class TestRetries:
     ) -> None:
         final = {"streamId": stream_id, "start": 0, "end": 1, "parts": [part_of(700_000)]}
         api.direct("finish_stream", {"streamId": stream_id, "finalDelta": final})
-        status, body = api.http("finish_stream", {"streamId": stream_id}, body={"finalDelta": final})
+        status, body = api.http(
+            "finish_stream", {"streamId": stream_id}, body={"finalDelta": final}
+        )
         assert (status, body) == (200, {"status": "finished"})
         assert len(read_all(api, thread_id, stream_id)) == 1
 

@@ -28,9 +28,9 @@ from agent_streams_protocol.errors import (
     ValidationError,
 )
 from agent_streams_protocol.limits import (
+    MAX_DELTA_PARTS_BYTES,
     MAX_DELTAS_PER_REQUEST,
     MAX_DELTAS_PER_STREAM,
-    MAX_DELTA_PARTS_BYTES,
     MAX_PARTS_JSON_BYTES,
     MAX_STREAMS_PER_LIST,
 )

@@ -21,7 +21,6 @@ import pytest
 
 from agent_streams_client.delta_streamer import DeltaStreamer
 from agent_streams_client.errors import PartTooLarge
-from agent_streams_protocol.limits import MAX_PART_BYTES
 from agent_streams_client.inprocess_transport import InProcessTransport
 from agent_streams_client.routes import ROUTES
 from agent_streams_client.streams_client import StreamsClient
@@ -31,6 +30,7 @@ from agent_streams_protocol.errors import (
     ThreadNotFound,
     ValidationError,
 )
+from agent_streams_protocol.limits import MAX_PART_BYTES
 
 from .fake_clock import run
 from .helpers import td
