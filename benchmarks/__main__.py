@@ -28,6 +28,7 @@ class Sizes:
     materialize_repeats: int
     streams: int
     deltas: int
+    spill_runs: int
 
 
 FULL = Sizes(
@@ -41,6 +42,7 @@ FULL = Sizes(
     materialize_repeats=5,
     streams=10,
     deltas=10_000,
+    spill_runs=5,
 )
 QUICK = Sizes(
     import_runs=3,
@@ -53,6 +55,7 @@ QUICK = Sizes(
     materialize_repeats=2,
     streams=10,
     deltas=1_000,
+    spill_runs=2,
 )
 
 
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         live_reads,
         overhead,
         requests_per_op,
+        spill,
     )
     from benchmarks.environment import Bench
 
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args.aws_endpoint).start()
     try:
         section("requests", rows, lambda: requests_per_op.run(bench))
+        section("spill", rows, lambda: spill.run(bench, sizes.spill_runs))
         section("gsi", rows, lambda: gsi.run(bench))
         section("overhead", rows, lambda: overhead.run(bench, sizes.overhead_calls))
         section("concurrency", rows, lambda: concurrency.run(bench, sizes.concurrency_rounds))

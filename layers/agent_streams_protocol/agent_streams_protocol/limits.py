@@ -49,8 +49,8 @@ MAX_ITEM_BYTES = 400_000
 MAX_PARTS_JSON_BYTES = MAX_ITEM_BYTES - 1024
 
 #: A delta numbers at most this many parts (``end - start``). Writers merge runs of
-#: text deltas, so one part may stand for many; a delta's parts hold less than 400,000
-#: characters of text, so every merged run of non-empty deltas fits with room to spare.
+#: text deltas, so one part may stand for many; the client merges only within an item's
+#: 400,000 bytes, so every merged run of non-empty deltas fits with room to spare.
 #: The cap keeps a stream's numbering far from JavaScript's 2**53 - 1, past which
 #: nothing could be appended.
 MAX_DELTA_SPAN = 1_000_000
