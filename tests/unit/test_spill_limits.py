@@ -53,13 +53,13 @@ parts_strategy = st.lists(
 
 
 @given(parts_strategy)
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_parts_encoded_one_by_one_join_into_the_list(parts: list[dict[str, Any]]) -> None:
     assert "[" + ",".join(encode_part(p) for p in parts) + "]" == encode_parts(parts)
 
 
 @given(parts_strategy, st.data())
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 def test_spilled_parts_are_put_back_to_the_very_text(
     parts: list[dict[str, Any]], data: st.DataObject
 ) -> None:
