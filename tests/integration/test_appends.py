@@ -467,8 +467,9 @@ class TestListDeltas:
         assert api.http("list_deltas", {"threadId": thread_id}, query={"cursors": ""}) == (200, [])
 
 
-def _bulk_load(stack: Stack, stream_ids: list[str], per_stream: int) -> None:
-    """Seed deltas the fast way, straight into the table (the append path is tested above)."""
+def _bulk_load(stack: Stack, stream_ids: list[str], per_stream: int, first: int = 0) -> None:
+    """Seed deltas the fast way, straight into the table (the append path is tested above),
+    ``per_stream`` of them a stream from start ``first``."""
     import boto3
 
     from agent_streams.service.ttl import delta_expiry
@@ -477,7 +478,7 @@ def _bulk_load(stack: Stack, stream_ids: list[str], per_stream: int) -> None:
     expires = delta_expiry(stack.clock.now_ms(), stack.settings)
     with table.batch_writer() as batch:
         for sid in stream_ids:
-            for i in range(per_stream):
+            for i in range(first, first + per_stream):
                 batch.put_item(
                     Item={
                         "streamId": sid,

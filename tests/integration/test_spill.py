@@ -31,6 +31,8 @@ from tests.conftest import REGION, Stack, snapshot, spilled_objects
 from tests.helpers import Api
 from tests.integration.conftest import survived
 from tests.integration.reliability_faults import Faults, xml_error
+from tests.integration.test_appends import _bulk_load
+from tests.integration.test_deadlines import HURRIED, run_pages, starts
 
 MB = 1_000_000
 
@@ -423,6 +425,49 @@ class TestDeletion:
         s3.put_object(Bucket=stack.settings.spill_bucket, Key=key, Body=b'"tampered"')
         with pytest.raises(InternalError, match="not the part its delta names"):
             read_all(api, thread_id, stream_id)
+
+
+class TestHandedOver:
+    """A synchronous deletion out of time hands the rest to the state machine: the
+    objects stay while any delta of their stream can still be read, and the state
+    machine's pages remove them with the last of it."""
+
+    def loaded(self, api: Api, stack: Stack, stream_id: str) -> None:
+        for start in range(2):
+            assert add(api, stream_id, start, [part_of(450_000 + start)]) is True
+        _bulk_load(stack, [stream_id], per_stream=1100, first=2)
+
+    def test_delete_stream(self, api: Api, stack: Stack, thread_id: str, stream_id: str) -> None:
+        self.loaded(api, stack, stream_id)
+        status, body = Api(HURRIED).http("delete_stream", {"streamId": stream_id})
+        assert status == 202, body
+        (scope,) = stack.workflows.scoped.values()
+        assert len(spilled_objects(stack.settings)) == 2
+        left = starts(api, thread_id, stream_id)
+        assert left[:2] == [0, 1]  # the spilled parts still read back as written
+        assert read_all(api, thread_id, stream_id)[0]["parts"] == [part_of(450_000)]
+        run_pages(scope)
+        assert spilled_objects(stack.settings) == []
+        assert snapshot(stack.settings)[stack.settings.deltas_table] == []
+
+    def test_delete_thread_streams(self, api: Api, stack: Stack, thread_id: str) -> None:
+        streams = [
+            api.direct("create_stream", {"threadId": thread_id, "order": n, "stepOrder": 0})
+            for n in range(2)
+        ]
+        for stream in streams:
+            self.loaded(api, stack, stream)
+        kept = api.direct("create_thread", {})["threadId"]
+        other = api.direct("create_stream", {"threadId": kept, "order": 0, "stepOrder": 0})
+        assert add(api, other, 0, [part_of(420_000)]) is True
+
+        status, body = Api(HURRIED).http("delete_thread_streams", {"threadId": thread_id})
+        assert status == 202, body
+        (scope,) = stack.workflows.scoped.values()
+        assert spilled_objects(stack.settings)  # some left for the state machine
+        run_pages(scope)
+        assert [k.split("/")[1] for k in spilled_objects(stack.settings)] == [other]
+        assert read_all(api, kept, other)[0]["parts"] == [part_of(420_000)]
 
 
 class TestThrottling:
