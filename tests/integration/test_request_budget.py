@@ -23,7 +23,7 @@ from tests.helpers import Api
 def requests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Every request attempt: (service, operation)."""
     sent: list[tuple[str, str]] = []
-    original = Endpoint._get_response
+    original = Endpoint._get_response  # type: ignore[attr-defined]  # botocore-stubs omit it
 
     def recording(self: Endpoint, request: Any, operation_model: Any, context: Any) -> Any:
         sent.append((operation_model.service_model.endpoint_prefix, operation_model.name))
