@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 PYTEST_WORKERS ?= 2
 
 
-.PHONY: help venv tools npm ts-test test unit e2e lint format typecheck template-check layer openapi build deploy run serve bench fuzz clean
+.PHONY: help venv tools npm ts-test chromium browser-test test unit e2e lint format typecheck template-check layer openapi build deploy run serve bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -67,9 +67,22 @@ $(TS_STAMP): $(TS)/package-lock.json
 ts-test: npm ## Build and test the TypeScript client (@agent-streams/client)
 	cd $(TS) && npm run --silent build && npm test --silent
 
-test: lint ts-test ## Lint, then the whole suite
+# Debian's Chromium, driven by playwright-core (which downloads no browser).
+CHROMIUM ?= /usr/bin/chromium
+
+chromium: ## Install Debian's Chromium for the browser tests when missing (apt-get: root, or sudo -n)
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo="sudo -n"; \
+	  else echo "$(CHROMIUM) is missing: apt-get install -y chromium (as root)" >&2; exit 1; fi; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+
+browser-test: venv npm chromium ## The real-browser tests: headless Chromium, useChat, the local stack in real time
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q tests/browser
+
+test: lint ts-test chromium ## Lint, then the whole suite
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/unit tests/integration
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q tests/e2e
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q tests/browser
 
 unit: venv ## The unit tests only (fast)
 	$(BIN)/pytest -q tests/unit

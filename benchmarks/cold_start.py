@@ -11,9 +11,17 @@ environment is a deployed function's: Lambda's own variables
 Runs are interleaved (boto3, then every handler, again and again) and the
 figures are medians. The interpreter's start-up is outside every figure.
 
-``import + first use`` adds what the first invocation does before its first
-request (the services and their DynamoDB client are built), against
-``import boto3`` and ``boto3.client("dynamodb")``.
+The first invocation: the import plus one call of the handler with its sample event
+(``events/<operation>.json``, a Lambda context, a trace header X-Ray does not sample, as
+most invocations carry), against a stub endpoint, against ``import boto3``,
+``boto3.client("dynamodb")`` and add_delta's transaction through it.
+
+Budgets: every import at most 1.2x ``import boto3`` (DESIGN.md allows 1.5x), and
+add_delta's first invocation at most 1.3x boto3's import, client and first call. Before
+issue 14 they were 1.14x and 1.57-1.66x; the X-Ray SDK loaded only for recorded
+invocations, botocore's loader without its survey and ordered dicts, and the collector
+kept off the import's heap and out of the SDK's loading (``agent_streams.heap``) brought
+them to 0.95-1.00x and 1.20x (the slowest first invocation 1.25x).
 """
 
 from __future__ import annotations
@@ -36,10 +44,12 @@ from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_templa
 from benchmarks.report import Row, check, info, median_of
 
 SECTION = "cold start"
-BUDGET = 1.5
-AIM = 1.2
+#: Importing any handler, against ``import boto3``.
+BUDGET = 1.2
+#: add_delta's import and first invocation, against boto3's import, client and first call.
+FIRST_INVOCATION_BUDGET = 1.3
 LAYERS = PROJECT_ROOT / "layers"
-#: What the layer ships: the runtime and the protocol it shares with the clients.
+#: What the layer ships besides its requirements (layers/Makefile's PACKAGES).
 LAYER_PACKAGES = (
     LAYERS / "agent_streams" / "agent_streams",
     LAYERS / "agent_streams_protocol" / "agent_streams_protocol",
@@ -108,12 +118,23 @@ def build_layout(root: Path) -> list[Path]:
     return [layer, runtime]
 
 
+#: What the pseudo parameters are in the deployment the benchmark stands for.
+PSEUDO = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "agent-streams",
+}
+
+
 def _resolve(value: Any, template: Template) -> str:
     """A plausible deployed value of a template intrinsic (stage ``dev``)."""
     if isinstance(value, dict):
         if "Ref" in value:
             if value["Ref"] in template.body.get("Parameters", {}):
                 return str(template.parameter_default(value["Ref"]))
+            if value["Ref"] in PSEUDO:
+                return PSEUDO[value["Ref"]]
             return f"agent-streams-{value['Ref']}"
         if "Fn::If" in value:
             _, _, otherwise = value["Fn::If"]  # IsProd is false for the default stage
@@ -121,15 +142,9 @@ def _resolve(value: Any, template: Template) -> str:
         if "Fn::GetAtt" in value:
             return f"arn:aws:iam::123456789012:role/agent-streams-{value['Fn::GetAtt'][0]}"
         if "Fn::Sub" in value:
-            names = {
-                "AWS::Partition": "aws",
-                "AWS::Region": "us-east-1",
-                "AWS::AccountId": "123456789012",
-                "AWS::StackName": "agent-streams",
-            }
             return re.sub(
                 r"\$\{([^}]+)\}",
-                lambda m: names.get(m.group(1), f"agent-streams-{m.group(1)}"),
+                lambda m: PSEUDO.get(m.group(1), f"agent-streams-{m.group(1)}"),
                 str(value["Fn::Sub"]),
             )
         raise ValueError(f"cannot resolve {value!r}")
@@ -281,7 +296,8 @@ BOTO3_FIRST_CALL = (
 
 def measure(runs: int, operations: list[str] | None = None) -> dict[str, Any]:
     """Median CPU seconds: importing boto3 and each handler; and a first invocation of
-    each handler against bare boto3's import, client and first call."""
+    each handler against bare boto3's import, client and first call (and for add_delta,
+    the median ratio of runs side by side)."""
     template = load_template()
     specs = template.functions()
     names = sorted(specs) if operations is None else operations
@@ -319,18 +335,30 @@ def measure(runs: int, operations: list[str] | None = None) -> dict[str, Any]:
         for name in names:
             samples[f"import {name}"] = []
             samples[f"invoke {name}"] = []
+        #: The budgeted ratio, add_delta's first invocation against boto3's, is taken from
+        #: runs side by side (boto3, add_delta, boto3 again): the other work on the machine
+        #: then weighs on both alike.
+        paired: list[float] = []
+        budgeted = "add_delta" if "add_delta" in names else None
         for _ in range(runs):
             samples["boto3"].append(import_boto3())
             for name in names:
                 samples[f"import {name}"].append(import_handler(name))
-            samples["boto3_first_call"].append(first_call_boto3())
+            before = first_call_boto3()
+            samples["boto3_first_call"].append(before)
+            if budgeted is not None:
+                seconds = invoke_handler(budgeted)
+                samples[f"invoke {budgeted}"].append(seconds)
+                paired.append(seconds / ((before + first_call_boto3()) / 2))
             for name in names:
-                samples[f"invoke {name}"].append(invoke_handler(name))
+                if name != budgeted:
+                    samples[f"invoke {name}"].append(invoke_handler(name))
     return {
         "boto3": median_of(samples["boto3"]),
         "boto3_first_call": median_of(samples["boto3_first_call"]),
         "handlers": {name: median_of(samples[f"import {name}"]) for name in names},
         "first_invocation": {name: median_of(samples[f"invoke {name}"]) for name in names},
+        "add_delta_ratio": median_of(paired) if paired else None,
     }
 
 
@@ -345,25 +373,34 @@ def run(runs: int) -> list[Row]:
                 SECTION,
                 f"import {name}",
                 f"{ratio:.2f}x ({seconds * 1000:.0f} ms / {base * 1000:.0f} ms)",
-                f"<= {BUDGET}x (aim {AIM}x)",
+                f"<= {BUDGET}x",
                 ratio <= BUDGET,
             )
         )
     first = found["first_invocation"]
     call_base = found["boto3_first_call"]
-    worst = max(first, key=lambda name: first[name])
-    for label, name in (("add_delta", "add_delta"), (f"slowest ({worst})", worst)):
-        if name not in first:
-            continue
+
+    def figure(name: str) -> tuple[float, str]:
         ratio = first[name] / call_base
+        return ratio, (
+            f"{ratio:.2f}x ({first[name] * 1000:.0f} ms / {call_base * 1000:.0f} ms "
+            "for boto3's import, client and first call)"
+        )
+
+    ratio = found["add_delta_ratio"]
+    if ratio is not None:
         rows.append(
-            info(
+            check(
                 SECTION,
-                f"import + first invocation, {label}",
-                f"{ratio:.2f}x ({first[name] * 1000:.0f} ms / {call_base * 1000:.0f} ms "
-                "for boto3's import, client and first call)",
+                "import + first invocation, add_delta",
+                f"{ratio:.2f}x ({first['add_delta'] * 1000:.0f} ms / {call_base * 1000:.0f} ms "
+                "for boto3's import, client and first call; ratio of runs side by side)",
+                f"<= {FIRST_INVOCATION_BUDGET}x",
+                ratio <= FIRST_INVOCATION_BUDGET,
             )
         )
+    worst = max(first, key=lambda name: first[name])
+    rows.append(info(SECTION, f"import + first invocation, slowest ({worst})", figure(worst)[1]))
     return rows
 
 

@@ -1,4 +1,4 @@
-"""The ``agent-streams`` command: ``local``, ``demo``, ``follow``.
+"""The ``agent-streams`` command: ``local``, ``demo``, ``follow``, ``create-resources``.
 
 Each subcommand's module is imported only when it runs, so ``agent-streams follow``
 does not pay for moto and ``local`` does not pay for the client.
@@ -19,6 +19,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("agent_streams_dev.local.demo", "stream a simulated agent reply and follow it live"),
     "follow": ("agent_streams_client.follow_cli", "print a thread's replies live"),
+    "create-resources": (
+        "agent_streams_dev.local.resources_cli",
+        "create the stack's tables, schedule group, queue and state machine at an AWS "
+        "endpoint (for sam local)",
+    ),
 }
 
 

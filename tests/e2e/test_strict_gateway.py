@@ -1,5 +1,5 @@
 """API Gateway's own answers on the local stack, over raw HTTP/1.1: every refusal is
-JSON, nothing hangs, and ``agent-streams local`` exits within 2 s of SIGTERM."""
+JSON, nothing hangs, and ``agent-streams local`` exits soon after SIGTERM even with a request stalled."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agent_streams_dev.local.cli import STOP_GRACE_S
 from agent_streams_dev.local.stack import LocalStack
 from tests.e2e.conftest import LocalApi
 
@@ -193,7 +194,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
             process.wait()
 
 
-def test_sigterm_ends_the_process_within_2_seconds(
+def test_sigterm_ends_the_process_despite_a_stalled_request(
     served: tuple[subprocess.Popen[str], str],
 ) -> None:
     process, url = served
@@ -208,5 +209,7 @@ def test_sigterm_ends_the_process_within_2_seconds(
     process.wait(timeout=10)
     took = time.monotonic() - sent
     stalled.close()
-    assert took < 2, f"exited {took:.2f} s after SIGTERM"
+    # The stalled request would hold the process forever without the grace period; the
+    # margin over it is for a busy machine's scheduling, not part of the promise.
+    assert took < STOP_GRACE_S + 3, f"exited {took:.2f} s after SIGTERM"
     assert process.returncode == 0

@@ -3,10 +3,13 @@ and one function per operation of the contract."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import pytest
 
+from agent_streams.observability import METRICS, SERVICE
 from agent_streams.storage.keys import (
     PER_DELTA_STREAM_ATTRIBUTES,
     STREAM_INDEX_ATTRIBUTES,
@@ -299,3 +302,197 @@ def test_every_function_has_a_log_group_with_retention() -> None:
     for operation in OPERATIONS:
         group = function_resource(operation)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# -- operations: alarms, dashboard, environment ---------------------------------------
+
+NOTIFY = {"Fn::If": ["NotifyAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+ALARMS = TEMPLATE.of_type("AWS::CloudWatch::Alarm")
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(namespace, metric, dimensions) of every metric an alarm reads."""
+    props = alarm["Properties"]
+    if "MetricName" in props:
+        found = [(props["Namespace"], props["MetricName"], props["Dimensions"])]
+    else:
+        found = [
+            (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"],
+             q["MetricStat"]["Metric"]["Dimensions"])
+            for q in props["Metrics"] if "MetricStat" in q
+        ]  # fmt: skip
+    return [(ns, name, {d["Name"]: d["Value"] for d in dims}) for ns, name, dims in found]
+
+
+def test_alarms_notify_the_topic_only_when_one_is_given() -> None:
+    assert TEMPLATE.parameter_default("AlarmTopicArn") == ""
+    assert TEMPLATE.body["Conditions"]["NotifyAlarms"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+    assert len(ALARMS) == 2 * len(OPERATIONS) + 5
+    for logical_id, alarm in ALARMS.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == NOTIFY, logical_id
+        assert props["OKActions"] == NOTIFY, logical_id
+        assert "InsufficientDataActions" not in props, logical_id
+        assert props["AlarmDescription"], logical_id
+        assert "TreatMissingData" in props, logical_id
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_every_function_has_its_errors_and_throttles_alarms(operation: str) -> None:
+    function = {"Ref": FUNCTIONS[operation].logical_id}
+    by_metric = {}
+    for alarm in ALARMS.values():
+        for namespace, name, dims in alarm_metrics(alarm):
+            if namespace == "AWS/Lambda" and dims == {"FunctionName": function}:
+                by_metric[name] = alarm["Properties"]
+    assert set(by_metric) == {"Errors", "Throttles"}
+    errors, throttles = by_metric["Errors"], by_metric["Throttles"]
+    assert (errors["Statistic"], errors["Period"], errors["EvaluationPeriods"]) == ("Sum", 300, 1)
+    assert errors["Threshold"] == {"Ref": "FunctionErrorThreshold"}
+    assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (throttles["Statistic"], throttles["Period"], throttles["Threshold"]) == ("Sum", 300, 0)
+    assert throttles["ComparisonOperator"] == "GreaterThanThreshold"
+    assert errors["TreatMissingData"] == throttles["TreatMissingData"] == "notBreaching"
+    assert operation in str(errors["AlarmDescription"])
+
+
+def test_the_scheduler_dead_letter_queue_alarms_on_any_message() -> None:
+    props = ALARMS["SchedulerDeadLetterQueueAlarm"]["Properties"]
+    assert alarm_metrics(ALARMS["SchedulerDeadLetterQueueAlarm"]) == [
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+         {"QueueName": {"Fn::GetAtt": ["SchedulerDeadLetterQueue", "QueueName"]}}),
+    ]  # fmt: skip
+    assert (props["Statistic"], props["Threshold"], props["ComparisonOperator"]) == (
+        "Maximum", 0, "GreaterThanThreshold",
+    )  # fmt: skip
+    # SQS stops reporting an idle queue: a message left there must keep the alarm on.
+    assert props["TreatMissingData"] == "ignore"
+
+
+def test_thread_deletions_that_do_not_succeed_raise_an_alarm() -> None:
+    alarm = ALARMS["DeleteThreadStreamsExecutionsAlarm"]
+    machine = {"StateMachineArn": {"Ref": "DeleteThreadStreamsStateMachine"}}
+    assert sorted(alarm_metrics(alarm), key=str) == sorted(
+        [("AWS/States", name, machine)
+         for name in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted")], key=str,
+    )  # fmt: skip
+    (expression,) = [q for q in alarm["Properties"]["Metrics"] if q.get("ReturnData")]
+    assert expression["Expression"] == "SUM(FILL(METRICS(), 0))"
+
+
+def table_operations(table: str) -> set[str]:
+    """Every DynamoDB operation a policy of the template grants on ``table`` or its index."""
+    granted: set[str] = set()
+    policies = [function_resource(op)["Properties"]["Policies"] for op in OPERATIONS]
+    policies.append(RESOURCES["DeleteThreadStreamsStateMachine"]["Properties"]["Policies"])
+    for statement in (s for p in policies for s in statements(p)):
+        for resource in as_list(statement["Resource"]):
+            text = resource_text(resource)
+            if text == f"GetAtt:{table}.Arn" or text.startswith(f"${{{table}.Arn}}/index/"):
+                granted.update(a.split(":")[1] for a in as_list(statement["Action"]))
+    # A condition check only happens inside a transaction, and every table takes part in one.
+    return (granted - {"ConditionCheckItem"}) | {"TransactWriteItems"}
+
+
+@pytest.mark.parametrize("table", ["ThreadsTable", "StreamsTable", "DeltasTable"])
+def test_each_table_has_a_throttling_alarm_over_what_is_done_with_it(table: str) -> None:
+    alarm = ALARMS[f"{table}ThrottlesAlarm"]
+    found = alarm_metrics(alarm)
+    assert len(found) <= 10  # CloudWatch's limit for a metric math alarm
+    assert all(namespace == "AWS/DynamoDB" for namespace, _, _ in found)
+    requests = {d["Operation"] for _, name, d in found if name == "ThrottledRequests"}
+    assert requests == table_operations(table)
+    events = {(name, d.get("GlobalSecondaryIndexName")) for _, name, d in found if "Events" in name}
+    indexes = [None] + [
+        index["IndexName"]
+        for index in TEMPLATE.tables()[table].properties.get("GlobalSecondaryIndexes", [])
+    ]
+    assert events == {(f"{kind}ThrottleEvents", i) for kind in ("Read", "Write") for i in indexes}
+    assert all(d["TableName"] == {"Ref": table} for _, _, d in found)
+    props = alarm["Properties"]
+    assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 3)
+
+
+# The dashboard: its body is JSON with ${...} references, each one a resource, a resource
+# attribute or a pseudo parameter of the template.
+PSEUDO_PARAMETERS = {"AWS::StackName", "AWS::Region", "AWS::AccountId", "AWS::Partition"}
+
+
+def dashboard() -> tuple[dict[str, Any], set[str]]:
+    props = TEMPLATE.resources["Dashboard"]["Properties"]
+    text = props["DashboardBody"]["Fn::Sub"]
+    assert isinstance(text, str)
+    references = set(re.findall(r"\$\{([^}]+)\}", text))
+    body = json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text))
+    return body, references
+
+
+def dashboard_metrics() -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+    body, _ = dashboard()
+    found = []
+    for widget in body["widgets"]:
+        for row in widget["properties"].get("metrics", []):
+            options = row[-1] if isinstance(row[-1], dict) else {}
+            fields = row[:-1] if options else row
+            namespace, name, *dims = fields
+            found.append((namespace, name, dict(zip(dims[::2], dims[1::2], strict=True)), options))
+    return found
+
+
+def test_the_dashboard_refers_only_to_what_the_template_makes() -> None:
+    body, references = dashboard()
+    for reference in references:
+        logical_id = reference.split(".")[0]
+        assert reference in PSEUDO_PARAMETERS or logical_id in RESOURCES, reference
+    for widget in body["widgets"]:
+        assert widget["x"] + widget["width"] <= 24
+        if widget["type"] == "graph":
+            assert widget["properties"]["region"] == "<AWS::Region>"
+
+
+def test_the_dashboard_shows_the_metrics_the_functions_publish() -> None:
+    shown = {(name, tuple(sorted(dims.items()))) for ns, name, dims, _ in dashboard_metrics()
+             if ns == "AgentStreams"}  # fmt: skip
+    names = {name for name, _ in shown}
+    # Each one a name the code counts (observability.METRICS, checked against the code by
+    # tests/unit/test_observability.py), and every one of them shown.
+    assert names == set(METRICS)
+    # The dimensions Powertools emits: service (observability.SERVICE) and stack.
+    for _, dims in shown:
+        assert dict(dims) == {"service": SERVICE, "stack": "<AWS::StackName>"}
+
+
+def test_the_dashboard_shows_every_function_and_the_stack_resources() -> None:
+    lambda_rows = [(name, dims["FunctionName"], opts) for ns, name, dims, opts in dashboard_metrics()
+                   if ns == "AWS/Lambda"]  # fmt: skip
+    functions = {f"<{spec.logical_id}>" for spec in FUNCTIONS.values()}
+    for metric in ("Duration", "Errors", "Throttles"):
+        assert {f for name, f, _ in lambda_rows if name == metric} == functions, metric
+    by_namespace: dict[str, set[str]] = {}
+    for ns, _, dims, _ in dashboard_metrics():
+        by_namespace.setdefault(ns, set()).update(dims.values())
+    assert by_namespace["AWS/DynamoDB"] >= {"<ThreadsTable>", "<StreamsTable>", "<DeltasTable>"}
+    assert by_namespace["AWS/SQS"] == {"<SchedulerDeadLetterQueue.QueueName>"}
+    assert by_namespace["AWS/States"] == {"<DeleteThreadStreamsStateMachine>"}
+    assert by_namespace["AWS/ApiGateway"] == {"<HttpApi>"}
+    assert set(by_namespace) == {"AgentStreams", "AWS/Lambda", "AWS/DynamoDB", "AWS/SQS",
+                                 "AWS/States", "AWS/ApiGateway"}  # fmt: skip
+
+
+def test_the_dashboard_shows_p50_and_p99_durations() -> None:
+    body, _ = dashboard()
+    stats = {w["properties"]["stat"] for w in body["widgets"]
+             if any(row[1] == "Duration" and row[0] == "AWS/Lambda"
+                    for row in w["properties"].get("metrics", []))}  # fmt: skip
+    assert stats == {"p50", "p99"}
+
+
+def test_functions_know_their_stack_and_take_an_endpoint_only_when_given() -> None:
+    env = TEMPLATE.body["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["STACK_NAME"] == {"Ref": "AWS::StackName"}
+    # Declared for every function (sam local's --env-vars can only set declared variables);
+    # empty by default, which botocore takes for no endpoint.
+    assert env["AWS_ENDPOINT_URL"] == {"Ref": "AwsEndpointUrl"}
+    assert TEMPLATE.parameter_default("AwsEndpointUrl") == ""

@@ -1,4 +1,5 @@
-// Bundles page.tsx (against the built package in ../dist) into out/ with index.html.
+// Bundles the test pages (against the built package in ../dist) into out/: page.tsx (the
+// harness page) with index.html, doc-page.tsx (the docs' example, chat-example.tsx) with doc.html.
 import { build } from "esbuild";
 import { copyFile, mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -10,8 +11,8 @@ export const outDir = path.join(here, "out");
 export async function buildPage() {
   await mkdir(outDir, { recursive: true });
   await build({
-    entryPoints: [path.join(here, "page.tsx")],
-    outfile: path.join(outDir, "page.js"),
+    entryPoints: { page: path.join(here, "page.tsx"), doc: path.join(here, "doc-page.tsx") },
+    outdir: outDir,
     bundle: true,
     format: "esm",
     platform: "browser",
@@ -22,7 +23,7 @@ export async function buildPage() {
     define: { "process.env.NODE_ENV": '"production"' },
     logLevel: "warning",
   });
-  await copyFile(path.join(here, "index.html"), path.join(outDir, "index.html"));
+  for (const html of ["index.html", "doc.html"]) await copyFile(path.join(here, html), path.join(outDir, html));
   return outDir;
 }
 

@@ -27,7 +27,7 @@ function Part({ part, i, j }: { part: UIMessage["parts"][number]; i: number; j: 
   if (isToolOrDynamicToolUIPart(part)) {
     const name = part.type === "dynamic-tool" ? part.toolName : part.type.slice("tool-".length);
     return (
-      <pre data-testid={`tool-${id}`} data-part-type="tool" data-tool-name={name} data-state={part.state}>
+      <pre data-testid={`tool-${id}`} data-part-type="tool" data-tool-name={name} data-state={part.state} style={{ whiteSpace: "pre-wrap" }}>
         {name}({JSON.stringify(part.input ?? null)}){part.state === "output-available" ? ` → ${JSON.stringify(part.output)}` : ""}
         {part.state === "output-error" ? ` ✗ ${part.errorText}` : ""}
       </pre>

@@ -12,13 +12,20 @@
 //    "steps": [{"op": "waitForTextGrowth", "minLength": 10}, {"op": "reload"}, {"op": "stop"},
 //              {"op": "waitForStatus", "status": "ready"}, {"op": "read"}, {"op": "screenshot", "path": "/tmp/a.png"}]}
 // prints one JSON line {"ok": true, "results": [...]} (or {"ok": false, "error": ..., "results": [...]}, exit 1).
-// Step ops: open, waitForTextGrowth {minLength?, timeoutMs?}, waitForStatus {status, timeoutMs?},
-// waitForText {text, timeoutMs?}, waitForFinish {timeoutMs?} (useChat's onFinish fired; note the
+//
+// Interactive (a test that interleaves the browser with other work): node run.mjs --lines
+//   prints {"ready": true} once Chromium is up, then reads one JSON step per stdin line and
+//   answers each with one line {"ok": true, "result": {...}} or {"ok": false, "error": ..., "logs": [...]};
+//   ends when stdin closes. Extra ops here: text (the rendered parts' text, cheap for polling),
+//   logs (console messages and page errors so far), version (the open page's user agent).
+// Step ops: open {threadId, baseUrl, apiUrl?, token?, view? ("page" | "doc")}, waitForTextGrowth {minLength?, timeoutMs?}, waitForStatus {status, timeoutMs?},
+// texts {selector}, click {selector}, waitForText {text, timeoutMs?}, waitForFinish {timeoutMs?} (useChat's onFinish fired; note the
 // status is "ready" before a resume starts), reload, stop, resume, read, screenshot {path}, sleep {ms}.
 import { createServer } from "node:http";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { createInterface } from "node:readline";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -62,7 +69,7 @@ export class Harness {
   /** @param {{executablePath?: string, rebuild?: boolean, viewport?: {width: number, height: number}}} options */
   static async start(options = {}) {
     const outDir = path.join(here, "out");
-    if (options.rebuild || !existsSync(path.join(outDir, "page.js"))) {
+    if (options.rebuild || !["page.js", "doc.js"].every((f) => existsSync(path.join(outDir, f)))) {
       const { buildPage } = await import("./build.mjs");
       await buildPage();
     }
@@ -96,15 +103,19 @@ export class Harness {
   }
 
   /** Opens the page for a thread; resolves once the status line is rendered. */
-  async open({ threadId, baseUrl, apiUrl, token, timeoutMs = 10_000 }) {
+  async open({ threadId, baseUrl, apiUrl, token, view = "page", timeoutMs = 10_000 }) {
     const query = new URLSearchParams({ threadId, baseUrl });
     if (apiUrl) query.set("apiUrl", apiUrl);
     if (token) query.set("token", token);
-    this.page ??= this.context.pages()[0] ?? (await this.context.newPage());
-    this.page.on("console", (m) => this.logs.push(`${m.type()}: ${m.text()}`));
-    this.page.on("pageerror", (e) => this.logs.push(`pageerror: ${e.message}`));
-    await this.page.goto(`${this.statics.url}/?${query}`);
-    await this.page.getByTestId("status").waitFor({ timeout: timeoutMs });
+    if (this.page === undefined) {
+      this.page = this.context.pages()[0] ?? (await this.context.newPage());
+      this.page.on("console", (m) => this.logs.push(`${m.type()}: ${m.text()}`));
+      this.page.on("pageerror", (e) => this.logs.push(`pageerror: ${e.message}`));
+    }
+    await this.page.goto(`${this.statics.url}/${view === "page" ? "" : `${view}.html`}?${query}`);
+    // The harness page shows its status line at once; another view, its first element.
+    await (view === "page" ? this.page.getByTestId("status") : this.page.locator("#root > *")).waitFor({ timeout: timeoutMs });
+    if (view !== "page") return {};
     return this.read();
   }
 
@@ -201,6 +212,27 @@ export class Harness {
     });
   }
 
+  /** The last assistant message's parts as rendered (type and text only): cheap enough to poll. */
+  async parts() {
+    return this.page.evaluate(() => {
+      const messages = [...document.querySelectorAll('[data-testid^="message-"]')].filter((m) => m.getAttribute("data-role") === "assistant");
+      const last = messages[messages.length - 1];
+      if (last === undefined) return { messages: messages.length, parts: [] };
+      const parts = [...last.querySelectorAll("[data-part-type]")].map((p) => ({ type: p.getAttribute("data-part-type"), text: p.textContent ?? "" }));
+      return { messages: messages.length, parts };
+    });
+  }
+
+  /** The text of every element matching a CSS selector (for pages without the test ids). */
+  async texts({ selector }) {
+    return { texts: await this.page.locator(selector).allTextContents() };
+  }
+
+  async click({ selector }) {
+    await this.page.locator(selector).click();
+    return {};
+  }
+
   async screenshot(filePath) {
     await this.page.screenshot({ path: filePath, fullPage: true });
     return { path: filePath };
@@ -224,7 +256,12 @@ export class Harness {
       case "stop": return this.pressStop(step);
       case "resume": return this.pressResume();
       case "read": return this.read();
+      case "text": return this.parts();
+      case "logs": return { logs: this.logs };
+      case "version": return { userAgent: await this.page.evaluate(() => navigator.userAgent) };
       case "screenshot": return this.screenshot(step.path);
+      case "texts": return this.texts(step);
+      case "click": return this.click(step);
       case "sleep": return new Promise((r) => setTimeout(() => r({}), step.ms ?? 0));
       default: throw new Error(`unknown op ${JSON.stringify(step.op)}`);
     }
@@ -256,4 +293,27 @@ async function main(arg) {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await main(process.argv[2]);
+/** One step per stdin line, one answer per stdout line (see the header). */
+async function lines() {
+  const write = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
+  const harness = await Harness.start();
+  try {
+    write({ ready: true });
+    const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const line of input) {
+      if (line.trim() === "") continue;
+      try {
+        write({ ok: true, result: (await harness.step(JSON.parse(line))) ?? {} });
+      } catch (error) {
+        write({ ok: false, error: String(error?.stack ?? error), logs: harness.logs });
+      }
+    }
+  } finally {
+    await harness.close();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv[2] === "--lines") await lines();
+  else await main(process.argv[2]);
+}

@@ -171,7 +171,8 @@ describe("AgentStreamsChatTransport.reconnectToStream", () => {
       const transport = new AgentStreamsChatTransport({ baseUrl: server.url, reconnectDelayMs: 1 });
       const chat = new TestChat(transport, "T");
       const resumed = chat.resumeStream();
-      await new Promise((r) => setTimeout(r, 50));
+      // Finished once the client has resumed after the cut (a fixed delay raced a busy machine).
+      for (let i = 0; i < 1000 && server.connections.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
       server.finish("S");
       await resumed;
       assert.equal(chat.status, "ready");
@@ -231,14 +232,24 @@ describe("AgentStreamsChatTransport.sendMessages", () => {
   });
 
   it("after a sendMessages function returning nothing, waits for the thread's stream and follows it", async () => {
-    await withServer({}, async (server) => {
+    let started = false;
+    let fake: FakeServer | undefined;
+    // The stream finishes once the client follows it (a fixed delay raced a busy machine).
+    const intercept = (): boolean => {
+      if (started) setTimeout(() => fake?.finish("S"), 30);
+      return false;
+    };
+    await withServer({ intercept }, async (server) => {
+      fake = server;
       const transport = new AgentStreamsChatTransport({
         baseUrl: server.url,
         reconnectDelayMs: 10,
         sendMessages: async () => {
           // The pipeline starts writing a little later.
-          setTimeout(() => server.addStream("T", "S", replyChunks(2), { status: "streaming" }), 60);
-          setTimeout(() => server.finish("S"), 120);
+          setTimeout(() => {
+            server.addStream("T", "S", replyChunks(2), { status: "streaming" });
+            started = true;
+          }, 60);
         },
       });
       checkReply(await lastMessage(await transport.sendMessages(sendOptions)), 2);
@@ -284,9 +295,12 @@ describe("AgentStreamsChatTransport.sendMessages", () => {
     await withServer(
       {
         intercept: (req, res) => {
-          if (req.method !== "POST") return false;
+          if (req.method === "GET") {
+            // Finished once the client follows it (a fixed delay after the POST raced a busy machine).
+            if (req.url === "/threads/T2/stream") setTimeout(() => server?.finish("S"), 30);
+            return false;
+          }
           server?.addStream("T2", "S", replyChunks(1), { status: "streaming" });
-          setTimeout(() => server?.finish("S"), 30);
           res.writeHead(202, { "content-type": "application/json" }).end(JSON.stringify({ threadId: "T2" }));
           return true;
         },

@@ -90,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     try:
-        stopped.wait()
+        # The kernel may hand SIGTERM to any of the stack's threads; a main thread asleep
+        # in an untimed wait would then never run the handler. Waking up to check lets it.
+        while not stopped.wait(timeout=0.2):
+            pass
     finally:
         stack.stop()
     # Tearing down the interpreter (moto's backends, botocore's models) takes seconds of

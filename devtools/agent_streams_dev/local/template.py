@@ -154,9 +154,21 @@ class Template:
             method, path = str(props["RouteKey"]).split(" ", 1)
             target = str(props["Target"]["Fn::Sub"])  # "integrations/${XIntegration}"
             integration = integrations[target.split("${", 1)[1].rstrip("}")]
-            function_id = integration["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+            function_id = self.integration_function(integration["Properties"]["IntegrationUri"])
             found[function_id] = (method.upper(), path)
         return found
+
+    def integration_function(self, uri: Any) -> str:
+        """The logical id of the function an integration's ``IntegrationUri`` names: a
+        ``!GetAtt F.Arn``, or a ``!Sub`` ARN ending in the function's fixed name
+        (``function:${AWS::StackName}-<operation>``)."""
+        if "Fn::GetAtt" in uri:
+            return str(uri["Fn::GetAtt"][0])
+        name = str(uri["Fn::Sub"]).rsplit(":function:", 1)[1]
+        for logical_id, resource in self.of_type("AWS::Serverless::Function").items():
+            if resource["Properties"].get("FunctionName") == {"Fn::Sub": name}:
+                return logical_id
+        raise ValueError(f"no function is named {name!r} (integration {uri!r})")
 
     def functions(self) -> dict[str, FunctionSpec]:
         """The operations' functions (``app.handler``), by operation."""
@@ -223,7 +235,7 @@ class Template:
                     logical_id=logical_id,
                     method=None if method is None else method.upper(),
                     path=path,
-                    function_id=str(uri["Fn::GetAtt"][0]),
+                    function_id=self.integration_function(uri),
                     authorization_type=str(props.get("AuthorizationType", "NONE")),
                     authorizer_id=None if authorizer is None else str(authorizer),
                     scopes=tuple(str(s) for s in props.get("AuthorizationScopes") or ()),

@@ -8,7 +8,8 @@ Every client comes from one botocore session, and DynamoDB has one client,
 PynamoDB's included (see ``storage.models``): a session's first client loads the
 endpoint data and resolves credentials, which costs several times what a second
 client of the same session does, so a function that calls DynamoDB and Scheduler
-pays that once.
+pays that once. The session loads its data through :func:`_service_loader`'s
+loader, which skips botocore's survey of every service on disk.
 
 botocore makes one attempt per call: retries are :mod:`agent_streams.retries`'s,
 which knows the invocation's deadline (botocore's own backoff does not, and can
@@ -49,8 +50,67 @@ def session() -> Any:
         if _session is None:
             import botocore.session
 
-            _session = botocore.session.get_session()
+            from agent_streams import heap
+
+            made = botocore.session.get_session()
+            made.register_component("data_loader", _service_loader(made))
+            # The SDK has loaded once a call has completed (every client of the session
+            # inherits its handlers).
+            made.register("after-call", heap.resume, unique_id="agent-streams-heap")
+            _session = made
         return _session
+
+
+def _service_loader(session: Any) -> Any:
+    """botocore's data loader for ``session``'s data path, minus two costs of a cold start.
+
+    - The survey: before it loads a service's model, botocore's loader lists every service
+      it could load, opening each of the ~420 folders of its data path to check it holds a
+      file of the wanted type (~2,000 file-system calls, for ``service-2`` and again for
+      ``endpoint-rule-set-1``). This one takes the folders as the list; a name without the
+      wanted file still fails when its versions are listed, with ``DataNotFoundError``
+      (botocore's ``UnknownServiceError`` is one).
+    - Ordered dicts: botocore parses its JSON with ``object_pairs_hook=OrderedDict``, a
+      Python call per object, which doubles the cost of its largest file (the endpoints,
+      1.2 MB). Plain dicts keep their order too, and nothing in botocore needs more.
+
+    Together about half of creating the first client. Both are public extension points
+    of botocore (``Loader``'s ``file_loader``, the session's ``data_loader`` component).
+    """
+    import gzip
+    import json
+
+    from botocore.loaders import JSONFileLoader, Loader, instance_cache
+
+    class PlainJSONFileLoader(JSONFileLoader):
+        OPENERS = ((".json", open), (".json.gz", gzip.open))
+
+        def load_file(self, file_path: str) -> Any:
+            for extension, opener in self.OPENERS:
+                full_path = file_path + extension
+                if os.path.isfile(full_path):
+                    with opener(full_path, "rb") as handle:
+                        return json.loads(handle.read().decode("utf-8"))
+            return None
+
+    class ServiceLoader(Loader):
+        @instance_cache
+        def list_available_services(self, type_name: str) -> list[str]:
+            found: set[str] = set()
+            for path in self.search_paths:
+                if os.path.isdir(path):
+                    with os.scandir(path) as entries:
+                        found.update(entry.name for entry in entries if entry.is_dir())
+            return sorted(found)
+
+    # As botocore's create_loader reads AWS_DATA_PATH (the session's data_path).
+    data_path = session.get_config_variable("data_path")
+    extra = (
+        None
+        if data_path is None
+        else [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)]
+    )
+    return ServiceLoader(extra_search_paths=extra, file_loader=PlainJSONFileLoader())
 
 
 def client(service: str, region: str | None = None) -> Any:

@@ -43,6 +43,9 @@ class Settings:
     #: Days after which the bucket's lifecycle rule removes a spilled part's object; it
     #: must outlive the part's delta (``service.ttl.min_spill_expiration_days``).
     spill_expiration_days: int = 33
+    #: The CloudFormation stack: the ``stack`` dimension of the service's metrics, so that
+    #: two stacks in one account and region do not add up on one dashboard.
+    stack_name: str = ""
     region: str | None = field(default=None)
 
     @property
@@ -74,6 +77,7 @@ _ENV_NAMES = {
     "log_parts": "LOG_PARTS",
     "spill_bucket": "SPILL_BUCKET",
     "spill_expiration_days": "SPILL_EXPIRATION_DAYS",
+    "stack_name": "STACK_NAME",
     "region": "AWS_REGION",
 }
 

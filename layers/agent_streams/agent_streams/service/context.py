@@ -48,12 +48,10 @@ def services() -> Services:
 
 
 def _from_settings(settings: Settings) -> Services:
-    from agent_streams.observability import trace_aws_calls
     from agent_streams.scheduling import EventBridgeScheduler
     from agent_streams.storage.dynamo import DynamoRepository
     from agent_streams.workflows import StepFunctionsWorkflows
 
-    trace_aws_calls()  # before any AWS client exists
     return Services(
         settings=settings,
         repository=DynamoRepository(settings),
