@@ -477,8 +477,10 @@ def test_the_dashboard_shows_every_function_and_the_stack_resources() -> None:
     assert by_namespace["AWS/SQS"] == {"<SchedulerDeadLetterQueue.QueueName>"}
     assert by_namespace["AWS/States"] == {"<DeleteThreadStreamsStateMachine>"}
     assert by_namespace["AWS/ApiGateway"] == {"<HttpApi>"}
+    # S3's daily storage metrics of the spill bucket.
+    assert by_namespace["AWS/S3"] == {"<SpillBucket>", "AllStorageTypes", "StandardStorage"}
     assert set(by_namespace) == {"AgentStreams", "AWS/Lambda", "AWS/DynamoDB", "AWS/SQS",
-                                 "AWS/States", "AWS/ApiGateway"}  # fmt: skip
+                                 "AWS/States", "AWS/ApiGateway", "AWS/S3"}  # fmt: skip
 
 
 def test_the_dashboard_shows_p50_and_p99_durations() -> None:
