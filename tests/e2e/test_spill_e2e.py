@@ -147,3 +147,39 @@ def test_the_client_writes_a_2_mb_part_alone_and_a_follower_reads_it(
         assert objects(local_stack, stream_id) == []
 
     run(scenario())
+
+
+def test_the_largest_part_round_trips_and_one_byte_more_is_413_naming_the_maximum(
+    local_stack: LocalStack, api: LocalApi
+) -> None:
+    """At the documented maximum, in the worst case (quotes: escaped once in the part's
+    JSON, twice over in the event Lambda is invoked with and in the HTTP reply's
+    envelope), the body, the event and the list_deltas reply all fit AWS's limits (the
+    local stack's gateway and invocations hold them); one byte more is refused before
+    anything is stored."""
+    thread = api.thread()
+    stream = api.stream(thread)
+
+    def part(size: int) -> dict[str, Any]:
+        """A part of ``size`` bytes of compact JSON, nearly all of it escaped quotes."""
+        overhead = len(json.dumps({"type": "data-x", "data": ""}, separators=(",", ":")))
+        quotes, odd = divmod(size - overhead, 2)
+        return {"type": "data-x", "data": '"' * quotes + "x" * odd}
+
+    def send(start: int, value: dict[str, Any]) -> tuple[int, Any]:
+        body = {"start": start, "end": start + 1, "parts": [value]}
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        return api.request("POST", f"/streams/{stream}/deltas", raw=raw)
+
+    status, reply = send(0, part(MAX_PART_BYTES + 1))
+    assert status == 413, reply
+    assert reply["error"] == "DeltaTooLarge"
+    assert f"at most {MAX_PART_BYTES} bytes" in reply["message"]
+    assert objects(local_stack, stream) == []
+
+    largest = part(MAX_PART_BYTES)
+    assert send(0, largest) == (200, {"accepted": True, "status": "streaming"})
+    status, deltas = api.get(f"/threads/{thread}/deltas?cursors={stream}:0")
+    assert status == 200
+    assert [d["parts"] for d in deltas] == [[largest]]
+    assert len(objects(local_stack, stream)) == 1
