@@ -11,10 +11,15 @@ from typing import Any
 import pytest
 import urllib3
 
+from agent_streams.api.http import MAX_BODY_BYTES
 from agent_streams.storage.spill import stream_prefix
 from agent_streams_client import StreamsClient
 from agent_streams_dev.local.stack import LocalStack
-from agent_streams_protocol.limits import MAX_PART_BYTES, MAX_PARTS_JSON_BYTES
+from agent_streams_protocol.limits import (
+    LAMBDA_REQUEST_LIMIT_BYTES,
+    MAX_PART_BYTES,
+    MAX_PARTS_JSON_BYTES,
+)
 from tests.e2e.client_fixtures import collect, read_log, run
 from tests.e2e.conftest import LocalApi
 from tests.e2e.sse_client import read_sse
@@ -183,3 +188,25 @@ def test_the_largest_part_round_trips_and_one_byte_more_is_413_naming_the_maximu
     assert status == 200
     assert [d["parts"] for d in deltas] == [[largest]]
     assert len(objects(local_stack, stream)) == 1
+
+
+def test_bodies_past_the_limit_are_413_from_the_function_or_the_gateway(
+    local_stack: LocalStack, api: LocalApi
+) -> None:
+    """Past the 3,112,960 bytes a body may be, the function refuses it (413 naming the
+    limit); a body of quotes that size makes an event over Lambda's 6 MB request limit,
+    which API Gateway refuses before any function runs."""
+    stream = api.stream(api.thread())
+    size = LAMBDA_REQUEST_LIMIT_BYTES // 2 + 10_000  # an event of quotes twice that
+    for fill, expected in (("x", "DeltaTooLarge"), ('"', None)):
+        data = fill * (size // (len(json.dumps(fill)) - 2))
+        raw = json.dumps({"start": 0, "end": 1, "parts": [{"type": "data-x", "data": data}]})
+        assert MAX_BODY_BYTES < len(raw) < 10 * 1024 * 1024
+        status, reply = api.request("POST", f"/streams/{stream}/deltas", raw=raw.encode())
+        assert status == 413, reply
+        if expected:
+            assert reply["error"] == expected
+            assert f"{MAX_BODY_BYTES}-byte limit" in reply["message"]
+        else:
+            assert reply == {"message": "Request Too Long"}
+    assert objects(local_stack, stream) == []
