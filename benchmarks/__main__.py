@@ -29,6 +29,7 @@ class Sizes:
     streams: int
     deltas: int
     sync_deltas: int
+    spill_runs: int
 
 
 FULL = Sizes(
@@ -43,6 +44,7 @@ FULL = Sizes(
     streams=10,
     deltas=10_000,
     sync_deltas=100_000,
+    spill_runs=5,
 )
 QUICK = Sizes(
     import_runs=3,
@@ -56,6 +58,7 @@ QUICK = Sizes(
     streams=10,
     deltas=1_000,
     sync_deltas=10_000,
+    spill_runs=2,
 )
 
 
@@ -143,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         live_reads,
         overhead,
         requests_per_op,
+        spill,
     )
     from benchmarks.environment import Bench
 
@@ -151,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args.aws_endpoint).start()
     try:
         section("requests", rows, lambda: requests_per_op.run(bench))
+        section("spill", rows, lambda: spill.run(bench, sizes.spill_runs))
         section("gsi", rows, lambda: gsi.run(bench))
         section("overhead", rows, lambda: overhead.run(bench, sizes.overhead_calls))
         section("concurrency", rows, lambda: concurrency.run(bench, sizes.concurrency_rounds))

@@ -26,12 +26,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agent_streams.api.http import MAX_BODY_BYTES
 from agent_streams_dev import ts_types
 from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_template
 from agent_streams_dev.openapi_live import BEARER_SCHEME, live_paths
 from agent_streams_dev.schemas import component_name, component_schemas, shape_schema
 from agent_streams_protocol import shapes
 from agent_streams_protocol.errors import ERROR_CLASSES
+from agent_streams_protocol.limits import MAX_DELTA_PARTS_BYTES, MAX_PART_BYTES
 from agent_streams_protocol.routes import ROUTES, Route
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi.json"
@@ -63,7 +65,13 @@ _ERROR_TEXT = {
         "the delta does not start where the stream's log ends; `expectedStart` says where "
         "it does (a retry of an already accepted delta is not a conflict)"
     ),
-    "DeltaTooLarge": "the delta would not fit in one item; split its parts into smaller deltas",
+    "DeltaTooLarge": (
+        f"the delta's parts are over the maximum, {MAX_DELTA_PARTS_BYTES:,} bytes of compact "
+        f"JSON (a part {MAX_PART_BYTES:,}: what one list_deltas reply can return; parts too "
+        "large for an item are stored in S3), or its parts under 64 KiB alone would not fit "
+        f"an item (split them into smaller deltas), or the body is over {MAX_BODY_BYTES:,} "
+        "bytes"
+    ),
     "ReplyTooLarge": (
         "the reply would not fit the 6 MB a Lambda function may return; the message says how "
         "to read the same thing in smaller replies"

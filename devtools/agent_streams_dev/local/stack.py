@@ -146,6 +146,7 @@ class LocalStack:
             stack_name=self.stack_name,
             region=self.region,
             clients=self.client,
+            parameters=self.parameters,
         )
         self._set_env(settings_environment(self.resources.settings))
         reset_settings()

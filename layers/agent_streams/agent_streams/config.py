@@ -38,6 +38,11 @@ class Settings:
     retention_days: int = 30
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False
+    #: The S3 bucket holding parts too large for a delta item (``storage.spill``).
+    spill_bucket: str = ""
+    #: Days after which the bucket's lifecycle rule removes a spilled part's object; it
+    #: must outlive the part's delta (``service.ttl.min_spill_expiration_days``).
+    spill_expiration_days: int = 33
     #: The CloudFormation stack: the ``stack`` dimension of the service's metrics, so that
     #: two stacks in one account and region do not add up on one dashboard.
     stack_name: str = ""
@@ -74,6 +79,8 @@ _ENV_NAMES = {
     "delete_thread_state_machine_arn": "DELETE_THREAD_STATE_MACHINE_ARN",
     "retention_days": "RETENTION_DAYS",
     "log_parts": "LOG_PARTS",
+    "spill_bucket": "SPILL_BUCKET",
+    "spill_expiration_days": "SPILL_EXPIRATION_DAYS",
     "stack_name": "STACK_NAME",
     "sync_deletion_budget_seconds": "SYNC_DELETION_BUDGET_SECONDS",
     "region": "AWS_REGION",
@@ -101,7 +108,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         raw = env.get(var)
         if raw is None or raw == "":
             continue
-        if name == "retention_days":
+        if name in ("retention_days", "spill_expiration_days"):
             try:
                 days = int(raw)
             except ValueError:

@@ -55,6 +55,9 @@ METRICS = frozenset(
         "AwsRetries",
         # A reply of 503 ServiceUnavailable (AWS kept throttling or failing).
         "ServiceUnavailable",
+        # Parts too large for a delta item, stored in S3, and read back (storage.spill).
+        "PartsSpilled",
+        "SpilledPartsRead",
     }
 )
 

@@ -122,14 +122,35 @@ class Stream:
 
 
 @dataclass(frozen=True, slots=True)
+class SpilledPart:
+    """A part stored in S3 (too large for its delta's item), and where it goes back."""
+
+    #: Where its marker is in the delta's stored parts text, and the marker's length.
+    offset: int
+    length: int
+    #: The object's key, and the part's JSON there: its bytes, its ``"``, ``\\``, ``,``
+    #: and ``:`` (what a reply adds to it, ``service.reply_sizes.delta_reply_bytes``), and
+    #: its SHA-256 (hex).
+    key: str
+    size: int
+    grows: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
 class Delta:
     stream_id: str
     start: int
     end: int
     #: The parts as stored: compact JSON, so reads can pass them on without re-encoding.
+    #: With ``spilled``, some of them are markers standing for parts stored in S3:
+    #: ``Repository.resolve_deltas`` puts those back before the delta is read.
     parts_json: str
+    spilled: tuple[SpilledPart, ...] = ()
 
     def to_wire(self) -> shapes.StreamDelta:
+        if self.spilled:
+            raise ValueError(f"delta {self.stream_id}:{self.start} has spilled parts to resolve")
         return {
             "streamId": self.stream_id,
             "start": self.start,

@@ -24,6 +24,7 @@ from agent_streams_protocol.errors import (
     ThreadNotFound,
     ValidationError,
 )
+from agent_streams_protocol.limits import MAX_PART_BYTES
 
 from .fake_clock import run
 from .gateway import gateway
@@ -110,7 +111,7 @@ def test_streamer_and_follower_against_the_handlers(api: Any, way: str) -> None:
                 await s.add_parts([td(w, "t")])
                 await asyncio.sleep(0)
             with pytest.raises(PartTooLarge):
-                await s.add_parts([td("x" * 500_000, "t")])
+                await s.add_parts([td("x" * MAX_PART_BYTES, "t")])
             await s.add_parts([{"type": "text-end", "id": "t"}, {"type": "finish"}])
         final = [m async for m in c.follow(tid, stop_when_idle=True, poll_interval=0.01)][-1]
         text = "".join(p["text"] for p in final[0]["parts"] if p["type"] == "text")

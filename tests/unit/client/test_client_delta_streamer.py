@@ -282,10 +282,40 @@ def test_merged_text_never_grows_past_the_limit(service: Service) -> None:
     run(body())
 
 
+def test_a_part_over_the_batch_limit_goes_alone_in_its_delta(service: Service) -> None:
+    async def body() -> None:
+        _, _, s = make_streamer(
+            service, throttle_ms=1000, max_parts_bytes=100, max_delta_bytes=400, compress=False
+        )
+        await s.add_parts([td("a"), td("b"), td("y" * 200), td("c"), td("d")])
+        await s.finish()
+        stored = service.deltas(s.stream_id or "")
+        assert [(d["start"], d["end"]) for d in stored] == [(0, 2), (2, 3), (3, 5)]
+        assert stored[1]["parts"] == [td("y" * 200)]
+        assert text_of(service.parts(s.stream_id or "")) == "ab" + "y" * 200 + "cd"
+
+    run(body())
+
+
+def test_text_is_never_merged_into_a_part_that_must_go_alone(service: Service) -> None:
+    async def body() -> None:
+        _, _, s = make_streamer(service, throttle_ms=1000, max_parts_bytes=100, max_delta_bytes=400)
+        await s.add_parts([td("x" * 30) for _ in range(10)])
+        await s.finish()
+        for delta in service.deltas(s.stream_id or ""):
+            size = len(
+                json.dumps(delta["parts"], separators=(",", ":"), ensure_ascii=False).encode()
+            )
+            assert size <= 100
+        assert text_of(service.parts(s.stream_id or "")) == "x" * 300
+
+    run(body())
+
+
 def test_a_part_too_large_alone_is_refused_and_nothing_is_sent(service: Service) -> None:
     async def body() -> None:
-        wire, _, s = make_streamer(service, throttle_ms=0, max_parts_bytes=100)
-        with pytest.raises(PartTooLarge):
+        wire, _, s = make_streamer(service, throttle_ms=0, max_parts_bytes=100, max_delta_bytes=150)
+        with pytest.raises(PartTooLarge, match="150-byte limit"):
             await s.add_parts([td("ok"), td("y" * 200)])
         assert wire.calls == []
         # The streamer is still usable.

@@ -23,10 +23,19 @@ from agent_streams_protocol.errors import (
     Unauthorized,
     ValidationError,
 )
+from agent_streams_protocol.limits import LAMBDA_REQUEST_LIMIT_BYTES, MAX_DELTA_PARTS_BYTES
 from agent_streams_protocol.routes import Route
 
-#: Largest request body accepted (a delta item is at most 400 KB; JSON escaping can double it).
-MAX_BODY_BYTES = 1024 * 1024
+#: What an HTTP API event adds around its body, generously: the request line and headers
+#: (API Gateway takes at most 10,240 bytes of them), each escaped at most twice over, and
+#: the request context with a JWT's claims.
+EVENT_OVERHEAD_BYTES = 64 * 1024
+#: Largest request body accepted: 3,112,960 bytes. API Gateway takes 10 MB, but the event
+#: it invokes the function with must be smaller than Lambda's 6 MB request limit, and the
+#: body is a JSON string in it (each ``"``, ``\\`` and escaped whitespace of a JSON body
+#: takes two bytes): a body this size always reaches the function, and holds a delta of
+#: MAX_DELTA_PARTS_BYTES (``tests/unit/test_spill_limits.py``).
+MAX_BODY_BYTES = (LAMBDA_REQUEST_LIMIT_BYTES - EVENT_OVERHEAD_BYTES) // 2
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -96,7 +105,12 @@ def _body(event: dict[str, Any], route: Route[Any, Any]) -> dict[str, Any]:
             raise ValidationError("body is not valid UTF-8") from None
     if len(data) > MAX_BODY_BYTES:
         if route.carries_delta:
-            raise DeltaTooLarge(len(data), MAX_BODY_BYTES)
+            raise DeltaTooLarge(
+                len(data),
+                MAX_BODY_BYTES,
+                f"body is {len(data)} bytes, over the {MAX_BODY_BYTES}-byte limit; a delta's "
+                f"parts may be at most {MAX_DELTA_PARTS_BYTES} bytes of compact JSON",
+            )
         raise ValidationError(f"body is {len(data)} bytes, over the {MAX_BODY_BYTES}-byte limit")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()

@@ -16,10 +16,11 @@ from typing import Any
 
 from agent_streams.live.positions import StreamPosition, Tail
 from agent_streams.live.sse import event
+from agent_streams.service.reply_sizes import fitting
 from agent_streams.storage.repository import Repository
 from agent_streams.types import DELETION_REASONS, Stream
 from agent_streams_protocol.errors import ValidationError
-from agent_streams_protocol.limits import MAX_DELTAS_PER_STREAM
+from agent_streams_protocol.limits import MAX_DELTAS_PER_STREAM, MAX_DELTAS_REPLY_BYTES
 from agent_streams_protocol.materialize.ui_chunks import text_stream_part_to_ui_chunk
 
 Chunk = dict[str, Any]
@@ -133,6 +134,11 @@ class StreamFeed:
                 )
             self._checked = True
         result.more = len(deltas) >= MAX_DELTAS_PER_STREAM
+        # A round holds what one list_deltas reply would: parts spilled to S3 are read
+        # for at most that much (and always for the first delta).
+        chosen = fitting(deltas, MAX_DELTAS_REPLY_BYTES, MAX_DELTAS_PER_STREAM)
+        result.more = result.more or len(chosen) < len(deltas)
+        deltas = self.repository.resolve_deltas(chosen)
         for delta in deltas:
             if delta.start != self.cursor:
                 break  # cannot happen: appends are gap-free

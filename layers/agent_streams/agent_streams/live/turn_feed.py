@@ -225,9 +225,10 @@ class TurnEvents:
         starts, _ = self.repository.delta_starts(last.stream.stream_id, None, 1)
         if not starts:
             return None
-        (deltas,) = self.repository.read_deltas(
+        (found,) = self.repository.read_deltas(
             [(last.stream.stream_id, starts[0])], self.now_ms(), 1
         )
+        deltas = self.repository.resolve_deltas(found)
         convert = last.stream.meta.get("format") != "UIMessageChunk"
         reason = None
         for delta in deltas:

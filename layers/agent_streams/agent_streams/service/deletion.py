@@ -6,7 +6,8 @@ Deletion needs no cursor to be correct: deleted items are gone, so every page
 starts again from what remains. A stream that is still streaming is aborted
 first, so no writer can add a delta behind the deleter's back; its deltas go
 newest first, so a stream deleted part-way still shows a clean prefix; the
-stream item goes in the last batch, so a deletion cut short is found again.
+stream item goes in the last batch, so a deletion cut short is found again; then
+the parts the stream spilled to S3 go (every object under its prefix).
 
 The synchronous deletions answer within their function's time: they delete
 until the invocation's deadline is near (``deadline.current_deadline``, or sooner
@@ -106,6 +107,10 @@ def purge_stream(
         before = starts[-1]
         if budget is not None and not budget.another_page_fits():
             return before
+    # After the deltas: a reader never finds a delta whose spilled parts are gone. The
+    # stream's prefix, not its deltas, says what to delete, so parts whose deltas are
+    # already gone go too, and those of appends that failed after storing them.
+    ctx.repository.delete_spilled_parts(stream_id)
     if stream is not None:
         cancel_quietly(ctx, stream.cleanup_schedule if stream.status == "finished" else None)
     return None

@@ -27,8 +27,9 @@ READ_INSTEAD = (
 def read_all_deltas(
     ctx: Services, stream_id: str, now: int, budget: int
 ) -> tuple[list[Delta], int]:
-    """Every delta of a stream, page by page (the reference stops at 1000), and the bytes
-    of stored JSON read; ReplyTooLarge past ``budget`` bytes."""
+    """Every delta of a stream, page by page (the reference stops at 1000), its spilled
+    parts put back, and the bytes of JSON read; ReplyTooLarge past ``budget`` bytes
+    (counted before any spilled part is read)."""
     found: list[Delta] = []
     cursor = 0
     read = 0
@@ -36,13 +37,15 @@ def read_all_deltas(
         (page,) = ctx.repository.read_deltas([(stream_id, cursor)], now, READ_PAGE)
         if not page:
             return found, read
-        read += sum(len(delta.parts_json) for delta in page)
+        read += sum(
+            len(delta.parts_json) + sum(part.size for part in delta.spilled) for delta in page
+        )
         if read > budget:
             raise ReplyTooLarge(
                 f"the streams hold more than {MAX_MATERIALISED_BYTES} bytes of deltas, more "
                 f"than one streaming_messages call materialises; {READ_INSTEAD}"
             )
-        found.extend(page)
+        found.extend(ctx.repository.resolve_deltas(page))
         cursor = page[-1].start + 1
 
 

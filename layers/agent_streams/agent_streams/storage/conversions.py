@@ -110,13 +110,24 @@ def delta_item(stream_id: str, delta: DeltaWrite) -> DeltaItem:
         delta.start,
         end=delta.end,
         parts=delta.parts_json,
+        spilled=list(delta.spilled) or None,
         expires_at=delta.expires_at,
     )
 
 
+def spilled_offsets(raw: Raw) -> tuple[int, ...]:
+    """The ``spilled`` attribute of a raw delta item (empty when every part is inline)."""
+    return tuple(int(value["N"]) for value in raw.get("spilled", {}).get("L", []))
+
+
 def same_delta(raw: Raw, delta: DeltaWrite) -> bool:
-    """Whether a stored delta item is ``delta`` (an identical retry of it)."""
-    return int(raw["end"]["N"]) == delta.end and raw["parts"]["S"] == delta.parts_json
+    """Whether a stored delta item is ``delta`` (an identical retry of it). A spilled
+    part's marker holds its SHA-256, so equal texts mean equal parts, spilled or not."""
+    return (
+        int(raw["end"]["N"]) == delta.end
+        and raw["parts"]["S"] == delta.parts_json
+        and spilled_offsets(raw) == delta.spilled
+    )
 
 
 def live(stream: Stream | None, now: int) -> Stream | None:

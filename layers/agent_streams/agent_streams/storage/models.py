@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TableError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -94,6 +94,9 @@ class DeltaItem(Model):
     end = NumberAttribute()
     #: Compact JSON text of the parts (see ``codec``).
     parts = UnicodeAttribute()
+    #: Where the markers of parts stored in S3 are in ``parts`` (see ``spill``); absent
+    #: when every part is inline.
+    spilled = ListAttribute(of=NumberAttribute, null=True)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
