@@ -22,6 +22,7 @@ from agent_streams_protocol.errors import (
     ThreadNotFound,
     ValidationError,
 )
+from agent_streams_protocol.limits import MAX_PART_BYTES
 
 
 def td(text: str) -> dict[str, Any]:
@@ -89,7 +90,8 @@ def test_what_cannot_be_sent_is_refused_before_anything_is_sent(endpoint: str, t
             thread_id = (await client.create_thread(title=title))["threadId"]
             streamer = client.streamer(thread_id=thread_id, order=0, step_order=0)
             with pytest.raises(PartTooLarge):
-                await streamer.add_parts([td("x" * 500_000)])
+                # Larger parts go to S3; past what one reply can return, nothing takes them.
+                await streamer.add_parts([td("x" * MAX_PART_BYTES)])
             assert streamer.stream_id is None  # nothing was created for it
             await streamer.add_parts([td("fine")])
             await streamer.finish()
