@@ -87,7 +87,7 @@ test: lint ts-test chromium ## Lint, then the whole suite
 unit: venv ## The unit tests only (fast)
 	$(BIN)/pytest -q tests/unit
 
-openapi: venv ## Regenerate openapi.json from the code
+openapi: venv ## Regenerate openapi.json from the code, and the TypeScript client's types from it
 	$(BIN)/python -m agent_streams_dev.openapi
 
 e2e: venv ## The end-to-end tests against the local stack

@@ -29,6 +29,8 @@ class Sizes:
     streams: int
     deltas: int
     message_parts: int
+    sync_deltas: int
+    spill_runs: int
 
 
 FULL = Sizes(
@@ -43,6 +45,8 @@ FULL = Sizes(
     streams=10,
     deltas=10_000,
     message_parts=10_000,
+    sync_deltas=100_000,
+    spill_runs=5,
 )
 QUICK = Sizes(
     import_runs=3,
@@ -56,6 +60,8 @@ QUICK = Sizes(
     streams=10,
     deltas=1_000,
     message_parts=2_000,
+    sync_deltas=10_000,
+    spill_runs=2,
 )
 
 
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         messages,
         overhead,
         requests_per_op,
+        spill,
     )
     from benchmarks.environment import Bench
 
@@ -154,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         section("requests", rows, lambda: requests_per_op.run(bench))
         # While the tables are small (moto's queries slow down as they grow).
         section("messages", rows, lambda: messages.run(bench, sizes.message_parts, sizes.e2e_runs))
+        section("spill", rows, lambda: spill.run(bench, sizes.spill_runs))
         section("gsi", rows, lambda: gsi.run(bench))
         section("overhead", rows, lambda: overhead.run(bench, sizes.overhead_calls))
         section("concurrency", rows, lambda: concurrency.run(bench, sizes.concurrency_rounds))
@@ -164,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         section("live reads", rows, lambda: live_reads.run(bench, live_seconds))
         section("deletion", rows, lambda: deletion.run(bench, sizes.streams, sizes.deltas))
+        section("sync deletion", rows, lambda: deletion.run_sync(bench, sizes.sync_deltas))
     finally:
         with quiet_stdout():
             bench.stop()

@@ -265,3 +265,56 @@ def run(bench: Bench, streams: int, deltas: int) -> list[Row]:
             )
         )
     return rows
+
+
+#: The Timeout of delete_stream in the template (API Gateway ends an integration at 30 s).
+SYNC_TIMEOUT_S = 29
+
+
+def run_sync(bench: Bench, deltas: int) -> list[Row]:
+    """``DELETE /streams/{id}`` of one stream of ``deltas`` deltas with the function's own
+    time (no ``SYNC_DELETION_BUDGET_SECONDS``): it answers within its Timeout, handing over
+    what did not fit, and the state machine deletes the rest."""
+    assert bench.api is not None
+    assert bench.stack is not None
+    local = bench.stack.local_workflows
+    _, (stream_id,) = seed(bench, 1, deltas)
+    started = time.perf_counter()
+    status, reply = bench.api.request("DELETE", f"/streams/{stream_id}")
+    answered_s = time.perf_counter() - started
+    if status not in (202, 204):
+        raise RuntimeError(f"DELETE /streams/{stream_id}: {status} {reply}")
+    if status == 202:
+        if local is None:
+            outcome = bench.wait_for_execution(reply["executionArn"])["status"]
+        else:
+            local.wait(900)
+            outcome = local.executions[reply["executionArn"]].status
+        if outcome != "SUCCEEDED":
+            raise RuntimeError(f"the handed-over deletion ended {outcome}")
+    total_s = time.perf_counter() - started
+    left = bench.direct("dynamodb").query(
+        TableName=bench.settings.deltas_table,
+        KeyConditionExpression="streamId = :s",
+        ExpressionAttributeValues={":s": {"S": stream_id}},
+        Select="COUNT",
+        ConsistentRead=True,
+    )["Count"]
+    label = f"DELETE /streams/{{id}} of {deltas:,} deltas"
+    return [
+        check(
+            SECTION,
+            f"{label}: answer",
+            f"{status} in {answered_s:.1f} s",
+            f"< {SYNC_TIMEOUT_S} s (the function's Timeout)",
+            answered_s < SYNC_TIMEOUT_S,
+        ),
+        check(
+            SECTION,
+            f"{label}: everything deleted",
+            f"{left} deltas left, {total_s:.1f} s in all"
+            + (" (the rest by the state machine)" if status == 202 else ""),
+            "0",
+            left == 0,
+        ),
+    ]

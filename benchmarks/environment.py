@@ -204,6 +204,15 @@ class Bench:
         except Exception as exc:
             logging.getLogger(__name__).warning("could not delete the DLQ: %s", exc)
         try:
+            s3 = self.direct("s3")
+            bucket = resources.settings.spill_bucket
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+                for entry in page.get("Contents", []):
+                    s3.delete_object(Bucket=bucket, Key=entry["Key"])
+            s3.delete_bucket(Bucket=bucket)
+        except Exception as exc:
+            logging.getLogger(__name__).warning("could not delete the bucket: %s", exc)
+        try:
             self.direct("stepfunctions").delete_state_machine(
                 stateMachineArn=resources.state_machine_arn
             )

@@ -30,11 +30,13 @@ def _ops(tally: Tally, service: str) -> str:
 
 
 def _figure(tally: Tally) -> str:
-    return f"DynamoDB {_ops(tally, 'dynamodb')}; Scheduler {_ops(tally, 'scheduler')}"
+    figure = f"DynamoDB {_ops(tally, 'dynamodb')}; Scheduler {_ops(tally, 'scheduler')}"
+    return figure + (f"; S3 {_ops(tally, 's3')}" if tally.count("s3") else "")
 
 
 def _unexpected(tally: Tally) -> int:
-    """Requests to any service but DynamoDB and Scheduler (none of these operations needs one)."""
+    """Requests to any service but DynamoDB and Scheduler (none of these operations needs
+    one: no part here is large enough to spill to S3, ``benchmarks/spill.py``)."""
     return sum(1 for r in tally.requests if r.service not in ("dynamodb", "scheduler"))
 
 

@@ -54,6 +54,38 @@ def create_tables(settings: Settings) -> None:
         client.create_table(**spec.create_table_kwargs(names[logical_id]))
 
 
+def create_bucket(stack_name: str) -> str:
+    """The template's spill bucket, configured as the template says; its name."""
+    import boto3
+
+    from agent_streams_dev.local.buckets import ensure_buckets
+    from agent_streams_dev.local.template import load_template
+
+    names = ensure_buckets(
+        load_template(), boto3.client("s3", region_name=REGION), stack_name=stack_name,
+        region=REGION,
+    )  # fmt: skip
+    return names["SpillBucket"]
+
+
+def spilled_objects(settings: Settings) -> list[str]:
+    """The keys of every object in the spill bucket."""
+    import boto3
+
+    client = boto3.client("s3", region_name=REGION)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=settings.spill_bucket)
+    return [entry["Key"] for page in pages for entry in page.get("Contents", [])]
+
+
+def drop_bucket(settings: Settings) -> None:
+    import boto3
+
+    client = boto3.client("s3", region_name=REGION)
+    for key in spilled_objects(settings):
+        client.delete_object(Bucket=settings.spill_bucket, Key=key)
+    client.delete_bucket(Bucket=settings.spill_bucket)
+
+
 def drop_tables(settings: Settings) -> None:
     import boto3
 
@@ -92,6 +124,7 @@ def stack(moto_aws: None) -> Iterator[Stack]:
         threads_table=f"threads-{suffix}",
         streams_table=f"streams-{suffix}",
         deltas_table=f"deltas-{suffix}",
+        spill_bucket=create_bucket(f"test-{suffix}"),
         region=REGION,
     )
     create_tables(settings)
@@ -109,6 +142,7 @@ def stack(moto_aws: None) -> Iterator[Stack]:
     yield Stack(settings, services, scheduler, workflows, clock)
     use_services(None)
     drop_tables(settings)
+    drop_bucket(settings)
 
 
 def snapshot(settings: Settings) -> dict[str, list[dict[str, object]]]:

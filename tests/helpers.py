@@ -103,7 +103,7 @@ class Api:
         raw_body: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        route = load_function(operation).OPERATION.http
+        route = load_function(operation).OPERATION.http.route
         assert route is not None, f"{operation} has no HTTP route"
         event = http_event(
             route.method,

@@ -1,14 +1,15 @@
 """The OpenAPI 3.1 document of the HTTP API, generated from the code.
 
-Nothing here is written by hand per route: the routes are the template's
-functions, and each one's path, summary, query parameters, body, reply and
-error statuses come from the ``Operation`` its ``app.py`` declares. The reply
-shapes come from :mod:`agent_streams_dev.schemas`; request bodies from the
-operation's argument model. So the document cannot drift from the code without
-``--check`` (and the tests) noticing.
+Nothing here is written by hand per route: the routes are the protocol's
+(``agent_streams_protocol.routes``: path, summary, query parameters, body, statuses,
+request and reply shapes), checked against the template's API Gateway routes; the
+schemas are generated from the shapes (:mod:`agent_streams_dev.schemas`). So the
+document cannot drift from the code without ``--check`` (and the tests) noticing. The
+TypeScript client's types are generated from the document (:mod:`agent_streams_dev.ts_types`),
+in the same run.
 
-    python -m agent_streams_dev.openapi            # write openapi.json at the repo root
-    python -m agent_streams_dev.openapi --check    # exit 1 if openapi.json is stale
+    python -m agent_streams_dev.openapi            # write openapi.json and the TS types
+    python -m agent_streams_dev.openapi --check    # exit 1 if either is stale
 
 Documentation tooling only: Lambda functions never import this module.
 """
@@ -18,37 +19,29 @@ from __future__ import annotations
 import argparse
 import copy
 import http
-import importlib.util
 import json
-import re
 import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel
-
-from agent_streams.api.operation import HttpRoute, Operation
-from agent_streams.ids import ID_PATTERN
-from agent_streams_dev.local.template import PROJECT_ROOT, FunctionSpec, Template, load_template
+from agent_streams.api.http import MAX_BODY_BYTES
+from agent_streams_dev import ts_types
+from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_template
 from agent_streams_dev.openapi_live import BEARER_SCHEME, live_paths
-from agent_streams_dev.schemas import DocumentSchemaGenerator, component_schemas
+from agent_streams_dev.schemas import component_name, component_schemas, shape_schema
+from agent_streams_protocol import shapes
 from agent_streams_protocol.errors import ERROR_CLASSES
+from agent_streams_protocol.limits import MAX_DELTA_PARTS_BYTES, MAX_PART_BYTES
+from agent_streams_protocol.routes import ROUTES, Route
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi.json"
 REF = "#/components/schemas/{model}"
-ERROR_SCHEMA = "Error"
+ERROR_SCHEMA = component_name(shapes.ErrorReply)
 SECURITY_SCHEME = "sigv4"
 #: Path item keys in the order the document lists them.
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-_PATH_PARAM = re.compile(r"\{([^}/]+)\}")
-
-_PATH_PARAM_TEXT = {
-    "threadId": "The thread's id.",
-    "streamId": "The stream's id (its first 16 characters are derived from its thread's id).",
-}
 
 #: Which path id an entity-specific error code is about: a route documents the
 #: codes of a status that concern its own path (a 404 on /streams/… is
@@ -72,7 +65,13 @@ _ERROR_TEXT = {
         "the delta does not start where the stream's log ends; `expectedStart` says where "
         "it does (a retry of an already accepted delta is not a conflict)"
     ),
-    "DeltaTooLarge": "the delta would not fit in one item; split its parts into smaller deltas",
+    "DeltaTooLarge": (
+        f"the delta's parts are over the maximum, {MAX_DELTA_PARTS_BYTES:,} bytes of compact "
+        f"JSON (a part {MAX_PART_BYTES:,}: what one list_deltas reply can return; parts too "
+        "large for an item are stored in S3), or its parts under 64 KiB alone would not fit "
+        f"an item (split them into smaller deltas), or the body is over {MAX_BODY_BYTES:,} "
+        "bytes"
+    ),
     "ReplyTooLarge": (
         "the reply would not fit the 6 MB a Lambda function may return; the message says how "
         "to read the same thing in smaller replies"
@@ -102,109 +101,64 @@ Field names are camelCase; absent optional fields are omitted, never `null`;
 times are epoch milliseconds."""
 
 
-# -- loading the operations ---------------------------------------------------------
+# -- the routes -------------------------------------------------------------------------
 
 
-def load_operation(spec: FunctionSpec) -> Operation[Any, Any]:
-    """The ``OPERATION`` of a template function, imported from its file.
-
-    Each function's ``app.py`` is imported by path under its own module name:
-    every one is called ``app``, and none is an importable package.
-    """
-    module_file, _, _attribute = spec.handler.rpartition(".")
-    name = f"_agent_streams_openapi_{spec.operation}_{module_file}"
-    module = sys.modules.get(name)
-    if module is None:
-        module = _import_file(name, spec.code_dir / f"{module_file}.py")
-    operation = getattr(module, "OPERATION", None)
-    if not isinstance(operation, Operation):
-        raise TypeError(f"{spec.code_dir}/{module_file}.py declares no OPERATION")
-    if operation.name != spec.operation:
-        raise ValueError(f"{spec.code_dir} declares operation {operation.name!r}")
-    return operation
-
-
-def _import_file(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
-def http_operations(template: Template) -> list[tuple[Operation[Any, Any], HttpRoute[Any]]]:
-    """The operations with an HTTP route, checked against the template's events."""
-    found: list[tuple[Operation[Any, Any], HttpRoute[Any]]] = []
-    for name, spec in sorted(template.functions().items()):
-        operation = load_operation(spec)
-        route = operation.http
-        declared = (route.method.upper(), route.path) if route is not None else None
-        in_template = (spec.method, spec.path) if spec.path is not None else None
-        if declared != in_template:
-            raise ValueError(
-                f"{name}: the template routes {in_template}, but its HttpRoute says {declared}"
-            )
-        if route is not None:
-            found.append((operation, route))
-    return found
+def checked_routes(template: Template) -> list[Route[Any, Any]]:
+    """The protocol's routes, once the template is found to route exactly them (API
+    Gateway serves the template's routes; the local stack reads them from it too)."""
+    routed = {
+        name: (spec.method, spec.path)
+        for name, spec in template.functions().items()
+        if spec.path is not None
+    }
+    declared = {name: (route.method, route.path) for name, route in ROUTES.items()}
+    if routed != declared:
+        differ = sorted(set(routed.items()) ^ set(declared.items()))
+        raise ValueError(f"the template's routes are not the protocol's: {differ}")
+    return [ROUTES[name] for name in sorted(ROUTES)]
 
 
 # -- one route ------------------------------------------------------------------------
 
 
-class _AnyResult:
-    """Stands in for any result of an operation: attributes and calls give more stand-ins,
-    iteration gives nothing. See ``success_status``."""
-
-    def __getattr__(self, name: str) -> _AnyResult:
-        return _AnyResult()
-
-    def __call__(self, *args: object, **kwargs: object) -> _AnyResult:
-        return _AnyResult()
-
-    def __iter__(self) -> Any:
-        return iter(())
+def _request_schema(route: Route[Any, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """The request shape's schema; what it refers to becomes components if it is a body."""
+    schema, defs = shape_schema(route.request, REF)
+    if route.body:
+        for name, definition in defs.items():
+            _add_component(definitions, name, definition)
+    return schema
 
 
-def success_status(route: HttpRoute[Any]) -> int:
-    """The status of the route's success reply.
-
-    ``HttpRoute`` does not declare it; its ``reply`` function hard-codes it
-    (``Reply(201, …)``). Calling that function on a stand-in result reads it
-    without repeating the table here. The tests invoke every route and check its
-    real status against the document, so a reply function that branches on its
-    result in a way the stand-in misleads would be caught.
-    """
-    return int(route.reply(_AnyResult()).status)
-
-
-def path_parameters(path: str) -> list[str]:
-    return _PATH_PARAM.findall(path)
-
-
-def _parameters(route: HttpRoute[Any]) -> list[dict[str, Any]]:
-    parameters: list[dict[str, Any]] = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "description": _PATH_PARAM_TEXT.get(name, f"The {name}."),
-            "schema": {"type": "string", "pattern": ID_PATTERN.pattern},
-        }
-        for name in path_parameters(route.path)
-    ]
+def _parameters(route: Route[Any, Any], request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Path ids, then query parameters; their schemas are the request shape's fields'."""
+    fields: dict[str, Any] = request.get("properties", {})
+    parameters: list[dict[str, Any]] = []
+    for name in route.path_ids:
+        field = fields[name]
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": field["description"],
+                "schema": {"type": "string", "pattern": field["pattern"]},
+            }
+        )
     for name, query in route.query.items():  # in the order the route declares them
+        schema = {"type": "string"}
+        if query.codec.scalar:
+            # A text's length is left out: past it a URL meets the gateway's own limit
+            # (414, its own body) before the function's 422.
+            schema = {
+                k: v for k, v in fields[name].items() if k not in ("description", "maxLength")
+            }
         parameter: dict[str, Any] = {
             "name": name,
             "in": "query",
             "description": query.description,
-            "schema": copy.deepcopy(dict(query.schema)),
+            "schema": copy.deepcopy(schema),
         }
         if query.required:
             parameter["required"] = True
@@ -212,30 +166,25 @@ def _parameters(route: HttpRoute[Any]) -> list[dict[str, Any]]:
     return parameters
 
 
-def _body_schema(
-    arguments: type[BaseModel], path_ids: Sequence[str], definitions: dict[str, Any]
-) -> dict[str, Any]:
-    """The argument model's JSON schema as a request body.
+def _body_schema(request: dict[str, Any], path_ids: Sequence[str]) -> dict[str, Any]:
+    """The request shape's JSON schema as a body.
 
-    The path's ids come from the path, so the body need not carry them; the
-    handler accepts them repeated there when they are equal (the Python client
-    sends them), so they stay documented, optional. Nested models move to the
-    components.
+    The path's ids come from the path, so the body need not carry them; the handler
+    accepts them repeated there when they are equal (the Python client sends them), so
+    they stay documented, optional. An optional field may be ``null`` (taken as absent).
     """
-    schema = arguments.model_json_schema(
-        ref_template=REF, schema_generator=DocumentSchemaGenerator, mode="validation"
-    )
-    for name, definition in schema.pop("$defs", {}).items():
-        _add_component(definitions, name, definition)
+    schema = copy.deepcopy(request)
     properties: dict[str, Any] = schema.get("properties", {})
-    for name in path_ids:
-        if name in properties:
+    required = [name for name in schema.get("required", []) if name not in path_ids]
+    for name, field in properties.items():
+        if name in path_ids:
             properties[name] = {
-                **properties[name],
+                **field,
                 "description": f"Optional: the path's `{name}`, repeated. Any other value "
                 "is a `ValidationError`.",
             }
-    required = [name for name in schema.get("required", []) if name not in path_ids]
+        elif name not in required:
+            properties[name] = {"anyOf": [field, {"type": "null"}], "default": None}
     if required:
         schema["required"] = required
     else:
@@ -293,41 +242,41 @@ def _camel(name: str) -> str:
     return "".join(word.capitalize() for word in name.split("_"))
 
 
-def operation_object(
-    operation: Operation[Any, Any], route: HttpRoute[Any], definitions: dict[str, Any]
-) -> dict[str, Any]:
-    path_ids = path_parameters(route.path)
+def operation_object(route: Route[Any, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    path_ids = route.path_ids
     item: dict[str, Any] = {
-        "operationId": operation.name,
+        "operationId": route.operation,
         "summary": route.summary,
         "tags": [route.path.strip("/").split("/")[0]],
     }
-    parameters = _parameters(route)
+    request = _request_schema(route, definitions)
+    parameters = _parameters(route, request)
     if parameters:
         item["parameters"] = parameters
     if route.body:
-        body_name = f"{_camel(operation.name)}Body"
-        schema = _body_schema(operation.arguments, path_ids, definitions)
+        body_name = f"{_camel(route.operation)}Body"
+        schema = _body_schema(request, path_ids)
         schema["title"] = body_name
         _add_component(definitions, body_name, schema)
         item["requestBody"] = {
             "required": bool(schema.get("required")),
             "content": {"application/json": {"schema": {"$ref": REF.format(model=body_name)}}},
         }
-    status = success_status(route)
     responses: dict[str, Any] = {}
-    if route.reply_schema is None:
-        if status != 204:
-            raise ValueError(f"{operation.name} replies {status} but names no reply schema")
+    if route.reply is None:
+        if route.status != 204:
+            raise ValueError(f"{route.operation} replies {route.status} but has no reply shape")
         responses["204"] = {"description": "No Content"}
     else:
-        responses[str(status)] = {
-            "description": http.HTTPStatus(status).phrase,
+        responses[str(route.status)] = {
+            "description": http.HTTPStatus(route.status).phrase,
             "content": {
-                "application/json": {"schema": {"$ref": REF.format(model=route.reply_schema)}}
+                "application/json": {
+                    "schema": {"$ref": REF.format(model=component_name(route.reply))}
+                }
             },
         }
-    for other in route.other_success:
+    for other in route.bodiless:
         responses[str(other)] = {"description": http.HTTPStatus(other).phrase}
     for error_status in sorted(set(route.errors)):
         responses[str(error_status)] = _error_response(error_status, path_ids, route.carries_delta)
@@ -347,19 +296,20 @@ def _version() -> str:
 
 
 def build_openapi(template: Template | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every HTTP route of the template."""
-    operations = http_operations(template or load_template())
+    """The OpenAPI 3.1 document of every HTTP route (the protocol's, which the template's
+    must be)."""
+    routes = checked_routes(template or load_template())
     definitions: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for operation, route in operations:
+    for route in routes:
         item = paths.setdefault(route.path, {})
         method = route.method.lower()
         if method in item:
             raise ValueError(f"two operations serve {route.method} {route.path}")
-        item[method] = operation_object(operation, route, definitions)
+        item[method] = operation_object(route, definitions)
     paths.update(live_paths(_unavailable_response(), _default_response()))
-    replies = [route.reply_schema for _, route in operations if route.reply_schema is not None]
-    for name, schema in component_schemas([*replies, ERROR_SCHEMA], REF).items():
+    replies = [route.reply for route in routes if route.reply is not None]
+    for name, schema in component_schemas([*replies, shapes.ErrorReply], REF).items():
         _add_component(definitions, name, schema)
     return {
         "openapi": "3.1.0",
@@ -416,22 +366,32 @@ def render(document: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m agent_streams_dev.openapi",
-        description="Write the OpenAPI document generated from the code, or check it.",
+        description="Write the OpenAPI document generated from the code and the TypeScript "
+        "client's types generated from it, or check them.",
     )
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
     parser.add_argument("path", nargs="?", type=Path, default=OPENAPI_PATH)
+    parser.add_argument("--ts", type=Path, default=ts_types.TS_PATH, help="the TypeScript file")
     args = parser.parse_args(argv)
-    text = render(build_openapi())
-    path: Path = args.path
+    document = build_openapi()
+    outputs: list[tuple[Path, str]] = [
+        (args.path, render(document)),
+        (args.ts, ts_types.render(document)),
+    ]
     if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != text:
+        stale = [
+            path
+            for path, text in outputs
+            if (path.read_text(encoding="utf-8") if path.exists() else None) != text
+        ]
+        for path in stale:
             print(f"{path} is stale: run `make openapi` to regenerate it", file=sys.stderr)
-            return 1
-        print(f"{path} is up to date")
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path}")
+        if not stale:
+            print(" and ".join(str(path) for path, _ in outputs) + " are up to date")
+        return 1 if stale else 0
+    for path, text in outputs:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

@@ -1,23 +1,15 @@
 """delete_thread — ``DELETE /threads/{threadId}``: delete its streams, then the thread,
 through the DeleteThreadStreams state machine."""
 
-from agent_streams.api import HttpRoute, Operation, Reply, lambda_handler
+from agent_streams.api import lambda_handler, served
 from agent_streams.service import threads
-from agent_streams.service.arguments import ThreadArgs
+from agent_streams_protocol import routes
 
-OPERATION = Operation[ThreadArgs, str](
-    name="delete_thread",
-    arguments=ThreadArgs,
+OPERATION = served(
+    routes.DELETE_THREAD,
     run=threads.delete_thread,
     direct=lambda arn: {"executionArn": arn},
-    http=HttpRoute(
-        "DELETE",
-        "/threads/{threadId}",
-        reply=lambda arn: Reply(202, {"executionArn": arn}),
-        summary="Delete a thread and all its streams (asynchronously)",
-        reply_schema="Execution",
-        errors=(404, 422),
-    ),
+    reply=lambda arn: {"executionArn": arn},
 )
 
 handler = lambda_handler(OPERATION)

@@ -1,23 +1,15 @@
 """get_stream — ``GET /streams/{streamId}``: a stream with its state."""
 
-from agent_streams.api import HttpRoute, Operation, Reply, lambda_handler
+from agent_streams.api import lambda_handler, served
 from agent_streams.service import streams
-from agent_streams.service.arguments import StreamArgs
 from agent_streams.types import Stream
+from agent_streams_protocol import routes
 
-OPERATION = Operation[StreamArgs, Stream](
-    name="get_stream",
-    arguments=StreamArgs,
+OPERATION = served(
+    routes.GET_STREAM,
     run=streams.get_stream,
     direct=Stream.state,
-    http=HttpRoute(
-        "GET",
-        "/streams/{streamId}",
-        reply=lambda stream: Reply(200, stream.state()),
-        summary="Read a stream and its state",
-        reply_schema="StreamState",
-        errors=(401, 404, 422),
-    ),
+    reply=Stream.state,
 )
 
 handler = lambda_handler(OPERATION)

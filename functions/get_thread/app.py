@@ -1,23 +1,15 @@
 """get_thread — ``GET /threads/{threadId}``."""
 
-from agent_streams.api import HttpRoute, Operation, Reply, lambda_handler
+from agent_streams.api import lambda_handler, served
 from agent_streams.service import threads
-from agent_streams.service.arguments import ThreadArgs
 from agent_streams.types import Thread
+from agent_streams_protocol import routes
 
-OPERATION = Operation[ThreadArgs, Thread](
-    name="get_thread",
-    arguments=ThreadArgs,
+OPERATION = served(
+    routes.GET_THREAD,
     run=threads.get_thread,
     direct=Thread.to_wire,
-    http=HttpRoute(
-        "GET",
-        "/threads/{threadId}",
-        reply=lambda thread: Reply(200, thread.to_wire()),
-        summary="Read a thread",
-        reply_schema="Thread",
-        errors=(401, 404, 422),
-    ),
+    reply=Thread.to_wire,
 )
 
 handler = lambda_handler(OPERATION)

@@ -1,22 +1,14 @@
 """heartbeat_stream — ``POST /streams/{streamId}/heartbeat``: keep a quiet stream alive."""
 
-from agent_streams.api import HttpRoute, Operation, Reply, lambda_handler
+from agent_streams.api import lambda_handler, served
 from agent_streams.service import streams
-from agent_streams.service.arguments import StreamArgs
+from agent_streams_protocol import routes
 
-OPERATION = Operation[StreamArgs, None](
-    name="heartbeat_stream",
-    arguments=StreamArgs,
+OPERATION = served(
+    routes.HEARTBEAT_STREAM,
     run=streams.heartbeat_stream,
     direct=lambda _: None,
-    http=HttpRoute(
-        "POST",
-        "/streams/{streamId}/heartbeat",
-        reply=lambda _: Reply(204),
-        summary="Record a heartbeat",
-        body=True,
-        errors=(404, 422),
-    ),
+    reply=lambda _: None,
 )
 
 handler = lambda_handler(OPERATION)

@@ -3,11 +3,11 @@ or re-arm for ``lastHeartbeat + 10 min``."""
 
 from agent_streams.api import Operation, lambda_handler
 from agent_streams.service import lifecycle
-from agent_streams.service.arguments import StreamArgs
+from agent_streams_protocol.shapes import StreamRequest
 
-OPERATION = Operation[StreamArgs, None](
+OPERATION = Operation[StreamRequest, None](
     name="timeout_stream",
-    arguments=StreamArgs,
+    arguments=StreamRequest,
     run=lifecycle.timeout_stream,
     direct=lambda _: None,
 )

@@ -518,7 +518,7 @@ def test_cli_follow_once_prints_a_finished_reply(local_stack: LocalStack) -> Non
     thread_id, expected = run(write())
     out = io.StringIO()
     with redirect_stdout(out):
-        status = cli.main(["follow", thread_id, "--url", local_stack.url, "--once"])
+        status = cli.main(["follow", "--url", local_stack.url, "--once", "--", thread_id])
     printed = out.getvalue()
     assert status == 0
     assert printed.startswith("── assistant\n")

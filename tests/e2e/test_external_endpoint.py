@@ -35,12 +35,19 @@ with LocalStack(port=0, aws_endpoint=sys.argv[1], stack_name="external") as stac
     thread = call("POST", u + "/threads", {})[1]["threadId"]
     kept = call("POST", f"{u}/threads/{thread}/streams", {"order": 0, "stepOrder": 0})[1]["streamId"]
     assert call("POST", f"{u}/streams/{kept}/deltas", {"start": 0, "end": 1, "parts": [{"type": "x"}]})[1]["accepted"]
+    big = {"type": "data-x", "data": "é" * 500_000}
+    assert call("POST", f"{u}/streams/{kept}/deltas", {"start": 1, "end": 2, "parts": [big]})[1]["accepted"]
+    print("spilled", call("GET", f"{u}/threads/{thread}/deltas?cursors={kept}:1")[1][0]["parts"] == [big])
+    s3 = stack.client("s3")
+    bucket = stack.resources.settings.spill_bucket
+    print("objects", s3.list_objects_v2(Bucket=bucket).get("KeyCount"))
     stack.advance(600)
     print("status", call("GET", f"{u}/streams/{kept}")[1]["status"])
     print("delete", call("DELETE", f"{u}/threads/{thread}")[0])
     stack.wait_for_executions()
     print("thread", call("GET", f"{u}/threads/{thread}")[0])
     print("stream", call("GET", f"{u}/streams/{kept}")[0])
+    print("left", s3.list_objects_v2(Bucket=bucket).get("KeyCount"))
 """
 
 
@@ -90,4 +97,12 @@ def test_the_stack_runs_on_an_endpoint_in_another_process(moto_server: str) -> N
     )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines())
-    assert lines == {"status": "aborted", "delete": "202", "thread": "404", "stream": "404"}
+    assert lines == {
+        "spilled": "True",
+        "objects": "1",
+        "status": "aborted",
+        "delete": "202",
+        "thread": "404",
+        "stream": "404",
+        "left": "0",
+    }

@@ -29,9 +29,11 @@ from typing import Any
 import pytest
 import urllib3
 
+from agent_streams.api.http import MAX_BODY_BYTES
 from agent_streams_dev.local.stack import LocalStack
 from agent_streams_dev.local.template import PROJECT_ROOT
 from agent_streams_dev.openapi_live import LIVE_PATHS
+from agent_streams_protocol.limits import MAX_PART_BYTES
 from tests.e2e.conftest import LocalApi
 from tests.e2e.reliability_invariants import aws, delta_body, full_log, spans
 from tests.reliability_report import record
@@ -270,16 +272,16 @@ def text_part(text: str) -> dict[str, Any]:
 
 
 class TestOversized:
-    def test_a_body_over_1_mib_is_too_large(
+    def test_a_body_over_the_limit_is_too_large(
         self, raw: Raw, nothing_written: dict[str, str]
     ) -> None:
         stream = nothing_written["stream"]
-        body = json.dumps({"start": 2, "end": 3, "parts": [text_part("x" * (MiB + 10))]})
+        body = json.dumps({"start": 2, "end": 3, "parts": [text_part("x" * MAX_BODY_BYTES)]})
         status, reply = raw.send("POST", f"/streams/{stream}/deltas", body.encode())
         refused(status, reply, 413)
         assert reply["error"] == "DeltaTooLarge"
         # A body that carries no delta: a ValidationError.
-        title = json.dumps({"title": "t" * (MiB + 10)}).encode()
+        title = json.dumps({"title": "t" * MAX_BODY_BYTES}).encode()
         refused(*raw.send("POST", "/threads", title), 422)
         status, reply = raw.send(
             "POST",
@@ -302,28 +304,37 @@ class TestOversized:
     @pytest.mark.parametrize(
         "parts",
         [
-            [text_part("x" * 400_000)],  # one part over the item limit
-            [text_part("x" * 1000)] * 420,  # many parts adding up
-            [text_part("\U0001f600" * 100_000)],  # 100,000 characters, 400,000 UTF-8 bytes
+            [text_part("x" * MAX_PART_BYTES)],  # one part over the maximum
+            [text_part("x" * 1000)] * 420,  # many small parts adding up past an item
+            [text_part("\U0001f600" * 750_000)],  # 750,000 characters, 3,000,000 UTF-8 bytes
         ],
         ids=["one-big-part", "many-parts", "multibyte"],
     )
-    def test_parts_over_the_item_limit_are_delta_too_large(
+    def test_parts_over_the_limits_are_delta_too_large(
         self, api: LocalApi, nothing_written: dict[str, str], parts: list[Any]
     ) -> None:
         stream = nothing_written["stream"]
         body = {"start": 2, "end": 2 + len(parts), "parts": parts}
-        status, reply = api.post(f"/streams/{stream}/deltas", body)
+
+        def post(path: str, value: Any) -> tuple[int, Any]:
+            # Compact UTF-8, as the Python client sends it: escaped as ASCII, the emoji
+            # would make an event over Lambda's 6 MB request, refused by the gateway.
+            raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+            return api.request("POST", path, raw=raw)
+
+        status, reply = post(f"/streams/{stream}/deltas", body)
         refused(status, reply, 413)
         assert reply["error"] == "DeltaTooLarge"
-        status, reply = api.post(
+        status, reply = post(
             f"/streams/{stream}/finish", {"finalDelta": {"streamId": stream, **body}}
         )
         refused(status, reply, 413)
-        status, reply = api.post(
+        assert reply["error"] == "DeltaTooLarge"
+        status, reply = post(
             f"/streams/{stream}/abort", {"reason": "r", "finalDelta": {"streamId": stream, **body}}
         )
         refused(status, reply, 413)
+        assert reply["error"] == "DeltaTooLarge"
 
     def test_a_delta_just_under_the_limit_is_accepted(self, api: LocalApi) -> None:
         stream = api.stream(api.thread())

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import urllib3
 
 from agent_streams.json_text import lambda_json
+from agent_streams.service.context import services
 from agent_streams.service.ttl import delta_expiry
 from agent_streams_dev.local.stack import LocalStack
 from agent_streams_protocol.limits import MAX_DELTAS_REPLY_BYTES, MAX_STREAM_LIFETIME_MS
@@ -28,7 +31,7 @@ FUNCTION_TIMEOUT_S = 29
 
 def seed_deltas(local_stack: LocalStack, stream_id: str, count: int) -> None:
     """``count`` one-part deltas straight into the table, 25 a BatchWriteItem (add_delta's
-    path is tested elsewhere; 100,000 of them through it would take minutes)."""
+    path is tested elsewhere; thousands of them through it would take a while)."""
     assert local_stack.resources is not None
     settings = local_stack.resources.settings
     client = local_stack.client("dynamodb")
@@ -78,13 +81,13 @@ def delta_count(local_stack: LocalStack, stream_id: str) -> int:
 
 
 def wait_until_deleted(api: LocalApi, local_stack: LocalStack, streams: list[str]) -> float:
-    """Wait for the state machine to finish what the call handed over (moto deletes a few
-    thousand items a second); returns how long it took."""
+    """Wait for the state machine to finish what the call handed over; returns how long
+    it took."""
     began = time.monotonic()
+    local_stack.wait_for_executions(timeout=300)
     while any(api.state(s)[0] != 404 or delta_count(local_stack, s) for s in streams):
-        assert time.monotonic() - began < 900, "the deletion never finished"
-        time.sleep(2)
-    local_stack.wait_for_executions()
+        assert time.monotonic() - began < 300, "the deletion never finished"
+        time.sleep(0.1)
     return time.monotonic() - began
 
 
@@ -94,46 +97,66 @@ def first_page_starts(api: LocalApi, thread_id: str, stream_id: str) -> list[int
     return [d["start"] for d in deltas]
 
 
+#: The synchronous deletions' budget in these tests (``SYNC_DELETION_BUDGET_SECONDS``):
+#: shorter than one page of 1,000 deltas takes, so the call deletes one page and hands
+#: the rest over, as a call that runs out of its function's time does (``make bench``
+#: shows that on 100,000 deltas with the function's own time).
+SHORT_BUDGET_S = 0.05
+
+
+@pytest.fixture
+def short_sync_deletions(local_stack: LocalStack) -> Iterator[None]:
+    ctx = services()
+    saved = ctx.settings
+    ctx.settings = replace(saved, sync_deletion_budget_seconds=SHORT_BUDGET_S)
+    try:
+        yield
+    finally:
+        ctx.settings = saved
+
+
+@pytest.mark.usefixtures("short_sync_deletions")
 class TestSyncDeletionWithinItsDeadline:
-    def test_deleting_a_stream_of_100000_deltas_answers_in_time_and_finishes(
+    def test_deleting_a_stream_answers_202_and_the_state_machine_finishes(
         self, api: LocalApi, local_stack: LocalStack
     ) -> None:
         thread = api.thread()
         stream = api.stream(thread)
-        seed_deltas(local_stack, stream, 100_000)
+        seed_deltas(local_stack, stream, 2_500)
 
         began = time.monotonic()
         status, body = api.delete(f"/streams/{stream}")
         took = time.monotonic() - began
-        print(f"\nDELETE /streams/{{id}} of 100,000 deltas: {status} in {took:.1f} s")
+        print(f"\nDELETE /streams/{{id}} of 2,500 deltas: {status} in {took:.1f} s")
         assert took < FUNCTION_TIMEOUT_S
-        assert status in (202, 204), body
-        if status == 202:
-            assert body["executionArn"].split(":")[-1].startswith(f"stream-{stream}-")
-            # While the rest is deleted: aborted, and whatever is left reads from 0.
-            state = api.state(stream)[1]
-            assert (state["status"], state["reason"]) == ("aborted", "deleted")
-            assert first_page_starts(api, thread, stream) == list(range(100))
+        assert status == 202, body
+        assert body["executionArn"].split(":")[-1].startswith(f"stream-{stream}-")
+        # While the rest is deleted: aborted, the newest page gone, and what is left reads from 0.
+        state = api.state(stream)[1]
+        assert (state["status"], state["reason"]) == ("aborted", "deleted")
+        assert delta_count(local_stack, stream) <= 1_500
+        assert first_page_starts(api, thread, stream) == list(range(100))
         took = wait_until_deleted(api, local_stack, [stream])
         print(f"  ... the rest by the state machine in {took:.1f} s")
         assert api.state(stream)[0] == 404
         assert delta_count(local_stack, stream) == 0
         assert api.get(f"/threads/{thread}")[1]["status"] == "active"
 
-    def test_deleting_a_threads_streams_answers_in_time_and_keeps_the_thread(
+    def test_deleting_a_threads_streams_answers_202_and_keeps_the_thread(
         self, api: LocalApi, local_stack: LocalStack
     ) -> None:
         thread = api.thread()
         streams = [api.stream(thread, order=n) for n in range(3)]
         for stream in streams:
-            seed_deltas(local_stack, stream, 10_000)
+            seed_deltas(local_stack, stream, 1_500)
 
         began = time.monotonic()
         status, body = api.delete(f"/threads/{thread}/streams")
         took = time.monotonic() - began
-        print(f"\nDELETE /threads/{{id}}/streams of 30,000 deltas: {status} in {took:.1f} s")
+        print(f"\nDELETE /threads/{{id}}/streams of 4,500 deltas: {status} in {took:.1f} s")
         assert took < FUNCTION_TIMEOUT_S
-        assert status in (202, 204), body
+        assert status == 202, body
+        assert body["executionArn"].split(":")[-1].startswith(f"streams-{thread}-")
         took = wait_until_deleted(api, local_stack, streams)
         print(f"  ... the rest by the state machine in {took:.1f} s")
         for stream in streams:

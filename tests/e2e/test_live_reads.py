@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import urllib3
 
+from agent_streams.service.context import services
+from agent_streams.service.ttl import aborted_stream_expiry
 from agent_streams_dev.local.stack import LocalStack
 from agent_streams_protocol.materialize.parts import get_parts
 from agent_streams_protocol.materialize.ui_chunks import to_ui_message_chunks
@@ -411,6 +413,47 @@ def test_a_deleted_stream_ends_without_done(
     assert [c for _, c in read.events] == [{"type": "start"}]
     assert not read.done
     assert json.loads(json.dumps(read.events))  # plain JSON all along
+
+
+def test_a_stream_aborted_by_its_deletion_ends_as_deleted_not_as_aborted(
+    local_stack: LocalStack, api: LocalApi, pool: urllib3.PoolManager
+) -> None:
+    """The race of issue 11: a deletion first aborts a streaming stream (reason
+    ``deleted``), then purges it. A reader that looks in between must end as for a
+    deleted stream — no abort chunk, no ``[DONE]`` — and a reconnect is a 404, not the
+    parts being deleted."""
+    thread_id = api.thread()
+    stream_id = api.stream(thread_id, format="UIMessageChunk")
+    api.post(f"/streams/{stream_id}/deltas", {"start": 0, "end": 1, "parts": [{"type": "start"}]})
+    result: dict[str, Read] = {}
+    reader = threading.Thread(
+        target=lambda: result.update(
+            read=read_sse(pool, f"{local_stack.url}/streams/{stream_id}/events")
+        )
+    )
+    reader.start()
+    time.sleep(0.5)
+    # What purge_stream does first; the stream item and its deltas are still there.
+    ctx = services()
+    now = ctx.now()
+    ctx.repository.abort(stream_id, "deleted", now, None, aborted_stream_expiry(now, ctx.settings))
+    reader.join(timeout=20)
+    assert not reader.is_alive()
+    read = result["read"]
+    assert [c for _, c in read.events] == [{"type": "start"}]
+    assert not read.done
+    again = read_sse(pool, f"{local_stack.url}/streams/{stream_id}/events")
+    assert again.status == 404
+    # The thread's live route has no live turn left (its only stream is no longer streaming).
+    assert read_sse(pool, f"{local_stack.url}/threads/{thread_id}/stream").status == 204
+    # An abort for any other reason still ends with the abort chunk and [DONE].
+    other = api.stream(thread_id, order=1, format="UIMessageChunk")
+    api.post(f"/streams/{other}/deltas", {"start": 0, "end": 1, "parts": [{"type": "start"}]})
+    api.post(f"/streams/{other}/abort", {"reason": "user stopped"})
+    ended = read_sse(pool, f"{local_stack.url}/streams/{other}/events")
+    assert [c for _, c in ended.events] == [{"type": "start"}, {"type": "abort"}]
+    assert ended.done
+    assert api.delete(f"/streams/{stream_id}")[0] == 204
 
 
 def test_the_python_follower_reads_live_events_not_list_deltas(

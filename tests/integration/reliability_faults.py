@@ -71,6 +71,19 @@ def error(code: str, status: int = 400, message: str = "injected fault", **extra
     return answer
 
 
+def xml_error(code: str, status: int, message: str = "injected fault") -> Answer:
+    """An error in S3's protocol (REST with XML bodies): ``SlowDown`` 503 and the like."""
+
+    def answer(request: AWSPreparedRequest, fault: Fault) -> AWSResponse:
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+            f"<Message>{message}</Message><RequestId>fault</RequestId></Error>"
+        ).encode()
+        return response(request, status, body, {"Content-Type": "application/xml"})
+
+    return answer
+
+
 def throttled(code: str = "ProvisionedThroughputExceededException") -> Answer:
     return error(code, 400, "Rate of requests exceeds the allowed throughput.")
 

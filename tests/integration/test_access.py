@@ -39,7 +39,7 @@ def call(
     query: dict[str, str] | None,
     subject: str | None,
 ) -> tuple[int, Any]:
-    route = load_function(operation).OPERATION.http
+    route = load_function(operation).OPERATION.http.route
     event = as_subject(http_event(route.method, route.path, params, query), subject)
     response = load_function(operation).handler(event, api.context)
     return response["statusCode"], reply_json(response)
@@ -203,7 +203,7 @@ def call_route(
     api: Api, operation: str, ids: dict[str, str], authorizer: dict[str, Any] | None
 ) -> tuple[int, Any]:
     params, query, body = ROUTES[operation](ids)
-    route = load_function(operation).OPERATION.http
+    route = load_function(operation).OPERATION.http.route
     event = http_event(route.method, route.path, params, query, body)
     if authorizer is not None:
         with_authorizer(event, authorizer)
@@ -311,7 +311,7 @@ class TestWhatAJwtCallerCreatesIsItsOwn:
         assert (status, thread["userId"]) == (201, "alice")
 
     def test_naming_oneself_is_fine(self, api: Api) -> None:
-        route = load_function("create_thread").OPERATION.http
+        route = load_function("create_thread").OPERATION.http.route
         event = with_authorizer(
             http_event(route.method, route.path, body={"userId": "alice"}), jwt_of("alice")
         )
@@ -322,7 +322,7 @@ class TestWhatAJwtCallerCreatesIsItsOwn:
         from tests.conftest import snapshot
 
         before = snapshot(stack.settings)
-        route = load_function("create_thread").OPERATION.http
+        route = load_function("create_thread").OPERATION.http.route
         event = with_authorizer(
             http_event(route.method, route.path, body={"userId": "bob"}), jwt_of("alice")
         )
@@ -338,7 +338,7 @@ class TestWhatAJwtCallerCreatesIsItsOwn:
 
     def test_iam_callers_name_any_user(self, api: Api) -> None:
         iam = {"iam": {"accessKey": "AKIA", "userArn": "arn:aws:iam::1:user/pipeline"}}
-        route = load_function("create_thread").OPERATION.http
+        route = load_function("create_thread").OPERATION.http.route
         event = with_authorizer(http_event(route.method, route.path, body={"userId": "bob"}), iam)
         response = load_function("create_thread").handler(event, api.context)
         assert reply_json(response)["userId"] == "bob"

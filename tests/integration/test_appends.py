@@ -7,9 +7,14 @@ from typing import Any
 
 import pytest
 
+from agent_streams.api.http import MAX_BODY_BYTES
 from agent_streams_protocol.errors import DeltaConflict, DeltaTooLarge, ValidationError
-from agent_streams_protocol.limits import MAX_DELTA_SPAN, MAX_PARTS_JSON_BYTES
-from tests.conftest import Stack, snapshot
+from agent_streams_protocol.limits import (
+    MAX_DELTA_PARTS_BYTES,
+    MAX_DELTA_SPAN,
+    MAX_PARTS_JSON_BYTES,
+)
+from tests.conftest import Stack, snapshot, spilled_objects
 from tests.helpers import Api
 
 
@@ -285,10 +290,13 @@ class TestDeltaValidation:
 
 
 class TestItemGuard:
-    def test_a_delta_over_the_item_limit_is_413_and_writes_nothing(
+    """Deltas larger than an item spill their big parts (``test_spill.py``); these are the
+    ones still refused."""
+
+    def test_a_delta_over_the_maximum_is_413_and_writes_nothing(
         self, api: Api, stack: Stack, stream_id: str
     ) -> None:
-        big = "x" * (MAX_PARTS_JSON_BYTES - 30)
+        big = "x" * MAX_DELTA_PARTS_BYTES
         before = snapshot(stack.settings)
         with pytest.raises(DeltaTooLarge):
             api.direct("add_delta", delta(stream_id, 0, 1, big))
@@ -299,8 +307,8 @@ class TestItemGuard:
         assert body["error"] == "DeltaTooLarge"
         assert snapshot(stack.settings) == before
 
-    def test_the_largest_delta_that_fits_is_stored(
-        self, api: Api, thread_id: str, stream_id: str
+    def test_the_largest_inline_delta_is_stored_inline(
+        self, api: Api, stack: Stack, thread_id: str, stream_id: str
     ) -> None:
         overhead = len(
             json.dumps([{"type": "text-delta", "id": "t", "delta": ""}], separators=(",", ":"))
@@ -308,16 +316,17 @@ class TestItemGuard:
         text = "x" * (MAX_PARTS_JSON_BYTES - overhead)
         assert api.direct("add_delta", delta(stream_id, 0, 1, text)) is True
         assert stored_deltas(api, thread_id, stream_id)[0]["parts"][0]["delta"] == text
+        assert spilled_objects(stack.settings) == []
 
     def test_multibyte_text_is_measured_in_utf8_bytes(self, api: Api, stream_id: str) -> None:
-        text = "é" * (MAX_PARTS_JSON_BYTES // 2)  # fewer characters than the limit, more bytes
+        text = "é" * (MAX_DELTA_PARTS_BYTES // 2)  # fewer characters than the limit, more bytes
         with pytest.raises(DeltaTooLarge):
             api.direct("add_delta", delta(stream_id, 0, 1, text))
 
     def test_an_oversized_http_body_is_refused_before_parsing(
         self, api: Api, stream_id: str
     ) -> None:
-        raw = json.dumps(delta(stream_id, 0, 1, "y" * (1024 * 1024)))
+        raw = json.dumps(delta(stream_id, 0, 1, "y" * MAX_BODY_BYTES))
         status, body = api.http("add_delta", {"streamId": stream_id}, raw_body=raw)
         assert status == 413
         assert body["error"] == "DeltaTooLarge"
@@ -458,8 +467,9 @@ class TestListDeltas:
         assert api.http("list_deltas", {"threadId": thread_id}, query={"cursors": ""}) == (200, [])
 
 
-def _bulk_load(stack: Stack, stream_ids: list[str], per_stream: int) -> None:
-    """Seed deltas the fast way, straight into the table (the append path is tested above)."""
+def _bulk_load(stack: Stack, stream_ids: list[str], per_stream: int, first: int = 0) -> None:
+    """Seed deltas the fast way, straight into the table (the append path is tested above),
+    ``per_stream`` of them a stream from start ``first``."""
     import boto3
 
     from agent_streams.service.ttl import delta_expiry
@@ -468,7 +478,7 @@ def _bulk_load(stack: Stack, stream_ids: list[str], per_stream: int) -> None:
     expires = delta_expiry(stack.clock.now_ms(), stack.settings)
     with table.batch_writer() as batch:
         for sid in stream_ids:
-            for i in range(per_stream):
+            for i in range(first, first + per_stream):
                 batch.put_item(
                     Item={
                         "streamId": sid,

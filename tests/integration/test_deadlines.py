@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams.service.context import SAFETY_MARGIN_SECONDS
+from agent_streams.deadline import SAFETY_MARGIN_SECONDS
 from agent_streams_protocol.limits import MINUTE_MS
 from tests.conftest import Stack, snapshot
 from tests.helpers import Api, FakeLambdaContext

@@ -21,15 +21,16 @@ import pytest
 
 from agent_streams import ids
 from agent_streams.api.http import is_http_event
+from agent_streams.api.validation import parse_arguments
 from agent_streams.service import appends, streams, threads
-from agent_streams.service.arguments import (
-    CreateStreamArgs,
-    CreateThreadArgs,
-    DeltaArgs,
-    FinishStreamArgs,
-)
 from agent_streams_dev.local.template import load_template
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, TIMEOUT_MS
+from agent_streams_protocol.shapes import (
+    CreateStreamRequest,
+    CreateThreadRequest,
+    FinishStreamRequest,
+    StreamDelta,
+)
 from tests.conftest import Stack
 from tests.helpers import EVENTS, ROOT, load_function, reply_json
 
@@ -58,17 +59,21 @@ def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _thread(stack: Stack) -> None:
-    threads.create_thread(CreateThreadArgs.model_validate(read_event("create_thread.direct.json")))
+    threads.create_thread(
+        parse_arguments(CreateThreadRequest, read_event("create_thread.direct.json"))
+    )
 
 
 def _stream(stack: Stack) -> None:
     _thread(stack)
-    streams.create_stream(CreateStreamArgs.model_validate(read_event("create_stream.direct.json")))
+    streams.create_stream(
+        parse_arguments(CreateStreamRequest, read_event("create_stream.direct.json"))
+    )
 
 
 def _first_delta(stack: Stack) -> None:
     _stream(stack)
-    appends.add_delta(DeltaArgs.model_validate(read_event("add_delta.direct.json")))
+    appends.add_delta(parse_arguments(StreamDelta, read_event("add_delta.direct.json")))
 
 
 def _silent_for_ten_minutes(stack: Stack) -> None:
@@ -78,7 +83,9 @@ def _silent_for_ten_minutes(stack: Stack) -> None:
 
 def _finished(stack: Stack) -> None:
     _first_delta(stack)
-    streams.finish_stream(FinishStreamArgs.model_validate(read_event("finish_stream.direct.json")))
+    streams.finish_stream(
+        parse_arguments(FinishStreamRequest, read_event("finish_stream.direct.json"))
+    )
 
 
 def _finished_five_minutes_ago(stack: Stack) -> None:
@@ -140,7 +147,7 @@ def check_new_stream(stack: Stack, stream_id: Any) -> None:
     assert stream_id == STREAM
     created = stream_now(stack)
     assert created.status == "streaming"
-    assert created.meta.agent_name == "travel-planner"
+    assert created.meta.get("agentName") == "travel-planner"
     assert created.retention_seconds == 300
 
 

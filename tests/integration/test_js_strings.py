@@ -50,7 +50,7 @@ def test_halves_are_accepted_stored_as_escapes_and_returned_as_written(
     assert HIGH in stored[0]["parts"]["S"]
     assert LOW in stored[1]["parts"]["S"]
     # Over HTTP: the reply body carries the very escapes the writer sent.
-    route = load_function("list_deltas").OPERATION.http
+    route = load_function("list_deltas").OPERATION.http.route
     event = http_event(
         route.method, route.path, {"threadId": thread_id}, {"cursors": f"{ui_stream}:0"}
     )
@@ -101,7 +101,7 @@ def test_a_half_left_alone_is_returned_escaped(api: Api, thread_id: str, ui_stre
     )
     assert post_raw(api, "add_delta", ui_stream, body)[0] == 200
     api.direct("abort_stream", {"streamId": ui_stream, "reason": "cut off"})
-    route = load_function("streaming_messages").OPERATION.http
+    route = load_function("streaming_messages").OPERATION.http.route
     event = http_event(
         route.method,
         route.path,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agent_streams.service.context import Deadline, set_deadline
+from agent_streams.deadline import Deadline, set_deadline
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
 from tests.conftest import Stack, snapshot
 from tests.helpers import Api, FakeLambdaContext

@@ -339,3 +339,54 @@ def test_a_stream_aborted_by_its_own_deletion_gets_no_snapshot(
         (STREAM_ABORTED, "deleted"),
         (STREAM_DELETED, "deleted"),
     ]
+
+
+def test_a_stream_with_a_spilled_part_has_its_whole_message_live_and_in_its_snapshot(
+    api: Api, stack: Stack, tables: Tables, publisher: RecordingPublisher, thread_id: str
+) -> None:
+    """A part too large for a delta item is stored in S3 (``storage.spill``): the message
+    materialised from the deltas while live, the snapshot written when the stream ends and
+    the message read from it all hold the part, as list_deltas returns it."""
+    big = "".join(f"{n:07d} " for n in range(70_000))  # 560,000 bytes: spilled
+    stream_id = text_stream(api, thread_id, "before ", big, " after")
+    (item,) = list(
+        tables.dynamodb.query(
+            TableName=stack.settings.deltas_table,
+            KeyConditionExpression="streamId = :s AND #start = :n",
+            ExpressionAttributeNames={"#start": "start"},
+            ExpressionAttributeValues={":s": {"S": stream_id}, ":n": {"N": "2"}},
+        )["Items"]
+    )
+    assert "spilled" in item
+    assert len(item["parts"]["S"]) < 1000
+    expected = "before " + big + " after"
+
+    live = api.direct("get_stream_message", {"streamId": stream_id})
+    assert (live["status"], live["cursor"], live["uiMessage"]["text"]) == (
+        "streaming",
+        5,
+        expected,
+    )
+
+    api.direct("finish_stream", {"streamId": stream_id})
+    assert publish(api, tables.records()) == []
+    assert publisher.kinds() == [STREAM_FINISHED]
+    stored = stack.services.repository.get_stream(stream_id, stack.clock.now_ms())
+    assert stored is not None
+    assert stored.snapshot_chunks
+    data = stack.services.repository.read_snapshot(stream_id, stored.snapshot_chunks)
+    assert data is not None
+    assert snapshots.decode(data)["text"] == expected
+
+    message = api.direct("get_stream_message", {"streamId": stream_id})
+    deltas = api.direct(
+        "list_deltas", {"threadId": thread_id, "cursors": [{"streamId": stream_id, "cursor": 0}]}
+    )
+    public = api.direct("list_streams", {"threadId": thread_id, "statuses": ["finished"]})
+    assert message["uiMessage"] == derive_ui_messages(thread_id, public, deltas)[0]
+    assert message["uiMessage"]["text"] == expected
+    (doc,) = api.direct(
+        "streaming_messages",
+        {"threadId": thread_id, "order": 0, "stepOrder": 0, "status": "success"},
+    )
+    assert json.dumps(doc).count(big) == 1  # the message doc, from the snapshot

@@ -30,7 +30,7 @@ def http_reply(
     api: Api, operation: str, params: dict[str, str], query: dict[str, str] | None = None
 ) -> tuple[dict[str, Any], int]:
     """The handler's envelope and its size as Lambda returns it."""
-    route = load_function(operation).OPERATION.http
+    route = load_function(operation).OPERATION.http.route
     response = load_function(operation).handler(
         http_event(route.method, route.path, params, query), api.context
     )

@@ -221,6 +221,8 @@ def test_the_env_file_names_what_create_resources_made(moto_url: str, created: s
     assert group["Name"] == names["SCHEDULE_GROUP"]
     queues = client("sqs").list_queues()["QueueUrls"]
     assert any(url.endswith("/" + names["SCHEDULER_DLQ_ARN"].rsplit(":", 1)[1]) for url in queues)
+    buckets = {b["Name"] for b in client("s3").list_buckets()["Buckets"]}
+    assert names["SPILL_BUCKET"] in buckets
     machine = names["DELETE_THREAD_STATE_MACHINE_ARN"]
     assert client("stepfunctions").describe_state_machine(stateMachineArn=machine)["name"]
     # Its functions are where the stack's own would be (schedules and the state machine target them).
@@ -259,7 +261,8 @@ def test_every_function_is_set_up_as_sam_local_runs_it(sam: dict[str, Any]) -> N
         assert env["AWS_REGION"] == REGION
         # The file's names replaced what sam local makes of the !Refs (ThreadsTable, ...).
         for variable in ("THREADS_TABLE", "STREAMS_TABLE", "DELTAS_TABLE", "SCHEDULE_GROUP",
-                         "SCHEDULER_ROLE_ARN", "SCHEDULER_DLQ_ARN", "STACK_NAME"):  # fmt: skip
+                         "SCHEDULER_ROLE_ARN", "SCHEDULER_DLQ_ARN", "STACK_NAME",
+                         "SPILL_BUCKET"):  # fmt: skip
             assert env[variable] == names[variable], (logical_id, variable)
         assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     delete_thread = sam["functions"]["DeleteThreadFunction"]["environment"]

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from agent_streams import retries
+from agent_streams.deadline import SAFETY_MARGIN_SECONDS
 from agent_streams.retries import BACKOFF
-from agent_streams.service.context import SAFETY_MARGIN_SECONDS
 from agent_streams_protocol.errors import ServiceUnavailable
 from tests.conftest import Stack, snapshot
 from tests.helpers import Api, FakeLambdaContext

@@ -91,6 +91,16 @@ def test_identify_by_target_by_rest_route_and_by_query_action() -> None:
         "sqs",
         "SendMessage",
     )  # fmt: skip
+    s3 = {"Authorization": signed.format("s3")}
+    key = "/bucket/parts/s1/0-0-ab%2Fc"
+    assert identify("PUT", key, s3, b"{}") == ("s3", "PutObject")
+    assert identify("GET", key, s3, b"") == ("s3", "GetObject")
+    assert identify("GET", "/bucket?list-type=2&prefix=parts%2Fs1%2F", s3, b"") == (
+        "s3",
+        "ListObjectsV2",
+    )
+    assert identify("POST", "/bucket?delete", s3, b"<Delete/>") == ("s3", "DeleteObjects")
+    assert identify("PUT", "/bucket", s3, b"") == ("s3", "PUT /bucket")
 
 
 def test_requests_are_forwarded_unchanged_and_counted_by_operation_and_table(

@@ -16,7 +16,7 @@ from agent_streams.lifecycle_events import (
     stream_event,
     thread_event,
 )
-from agent_streams.types import Stream, StreamMetadata
+from agent_streams.types import Stream
 from agent_streams_protocol.errors import InternalError
 
 
@@ -114,6 +114,8 @@ def test_a_stream_events_detail_omits_what_is_absent() -> None:
         "reason": "timeout",
         "cursor": 7,
     }
-    full = Stream("s", "t", 0, 0, "finished", 0, 0, meta=StreamMetadata("UIMessageChunk", "u"))
+    full = Stream(
+        "s", "t", 0, 0, "finished", 0, 0, meta={"format": "UIMessageChunk", "userId": "u"}
+    )
     detail = stream_event("Stream Deleted", full, "st", 5, expired=True).detail
     assert (detail["userId"], detail["format"], detail["expired"]) == ("u", "UIMessageChunk", True)

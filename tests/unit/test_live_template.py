@@ -65,7 +65,9 @@ def test_the_function_may_only_read() -> None:
     for statement in FUNCTION["Policies"][0]["Statement"]:
         for action in statement["Action"]:
             actions[action] = statement["Resource"]
-    assert set(actions) == {"dynamodb:GetItem", "dynamodb:Query"}
+    assert set(actions) == {"dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "s3:ListBucket"}
+    assert actions["s3:GetObject"] == {"Fn::Sub": "${SpillBucket.Arn}/parts/*"}
+    assert actions["s3:ListBucket"] == {"Fn::GetAtt": ["SpillBucket", "Arn"]}
     assert actions["dynamodb:GetItem"] == [
         {"Fn::GetAtt": ["ThreadsTable", "Arn"]},
         {"Fn::GetAtt": ["StreamsTable", "Arn"]},

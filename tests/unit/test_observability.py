@@ -15,30 +15,32 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
 from agent_streams import observability
 from agent_streams.api import HttpRoute, Operation, Reply, lambda_handler
 from agent_streams.config import reset_settings
 from agent_streams.observability import METRICS, logger, metrics, recorded
 from agent_streams_protocol.errors import ServiceUnavailable
+from agent_streams_protocol.markers import TypedDict, closed
+from agent_streams_protocol.routes import Route
 from tests.helpers import ROOT, FakeLambdaContext, http_event
 
 LAYER = ROOT / "layers"
 
 
-class ProbeArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    outcome: str = "ok"
+@closed
+class ProbeArgs(TypedDict, total=False):
+    outcome: str
 
 
 def probe(args: ProbeArgs) -> str:
     """Logs twice, then does what the arguments ask."""
     logger.warning("probe started")
     logger.warning("probe still running", extra={"step": 2})
-    if args.outcome == "unavailable":
+    outcome = args.get("outcome", "ok")
+    if outcome == "unavailable":
         raise ServiceUnavailable("DynamoDB kept throttling")
-    return args.outcome
+    return outcome
 
 
 PROBE = Operation[ProbeArgs, str](
@@ -46,8 +48,8 @@ PROBE = Operation[ProbeArgs, str](
     arguments=ProbeArgs,
     run=probe,
     direct=lambda result: result,
-    http=HttpRoute("POST", "/probe", reply=lambda result: Reply(200, {"result": result}),
-                   summary="probe", body=True),
+    http=HttpRoute(Route("probe", "POST", "/probe", ProbeArgs, None, "probe", body=True),
+                   reply=lambda result: Reply(200, {"result": result})),
 )  # fmt: skip
 
 

@@ -18,8 +18,10 @@ from agent_streams.api.http import is_http_event
 from agent_streams_dev import openapi
 from agent_streams_dev.local.template import load_template
 from agent_streams_dev.openapi_live import LIVE_PATHS
-from agent_streams_dev.schemas import ERROR_CODES, REPLY_SCHEMAS
+from agent_streams_dev.schemas import component_name
 from agent_streams_protocol.errors import ERROR_CLASSES, DeltaConflict, StreamNotFound
+from agent_streams_protocol.routes import ROUTES
+from agent_streams_protocol.shapes import ERROR_CODES, StreamMetadata
 from tests.helpers import EVENTS, ROOT
 
 COMMITTED = ROOT / "openapi.json"
@@ -71,11 +73,18 @@ def test_build_is_deterministic(document: dict[str, Any]) -> None:
 
 def test_check_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "openapi.json"
-    assert openapi.main(["--check", str(target)]) == 1  # missing
-    assert openapi.main([str(target)]) == 0
-    assert openapi.main(["--check", str(target)]) == 0
+    types = tmp_path / "wire.ts"
+    files = [str(target), "--ts", str(types)]
+    assert openapi.main(["--check", *files]) == 1  # missing
+    assert openapi.main(files) == 0
+    assert openapi.main(["--check", *files]) == 0
     target.write_text(target.read_text(encoding="utf-8").replace("3.1.0", "3.0.3"))
-    assert openapi.main(["--check", str(target)]) == 1
+    assert openapi.main(["--check", *files]) == 1
+    assert openapi.main(files) == 0
+    types.write_text(
+        types.read_text(encoding="utf-8").replace("streamId: string", "streamId: number")
+    )
+    assert openapi.main(["--check", *files]) == 1
     assert "make openapi" in capsys.readouterr().err
 
 
@@ -184,7 +193,9 @@ def _nulls(schema: Any) -> int:
 def test_reply_schemas_never_allow_null(document: dict[str, Any]) -> None:
     """Absent optional fields are omitted, never null."""
     schemas = document["components"]["schemas"]
-    for name in REPLY_SCHEMAS:
+    replies = [route.reply for route in ROUTES.values() if route.reply is not None]
+    assert len(replies) == 15
+    for name in {component_name(reply) for reply in replies} | {"Error"}:
         assert _nulls(schemas[name]) == 0, name
     assert _nulls(schemas["StreamMessage"]) == 0
     assert _nulls(schemas["MessageWithMetadata"]) == 0
@@ -196,18 +207,14 @@ def test_reply_shapes_match_the_contract(document: dict[str, Any]) -> None:
     def keys(name: str) -> tuple[list[str], list[str]]:
         return list(schemas[name]["properties"]), schemas[name]["required"]
 
-    stream_message = [
-        "streamId",
-        "status",
-        "format",
-        "order",
-        "stepOrder",
-        "userId",
-        "agentName",
-        "model",
-        "provider",
-        "providerOptions",
-    ]
+    # The reference's publicStreamMessage: the stream's place and status, then its metadata
+    # (the reference's fields, and any the metadata's declaration adds).
+    metadata = list(StreamMetadata.__optional_keys__ | StreamMetadata.__required_keys__)
+    assert {"format", "userId", "agentName", "model", "provider", "providerOptions"} <= set(
+        metadata
+    )
+    stream_message = ["streamId", "status", "order", "stepOrder", *StreamMetadata.__annotations__]
+    assert sorted(stream_message[4:]) == sorted(metadata)
     assert keys("StreamMessage") == (stream_message, ["streamId", "status", "order", "stepOrder"])
     assert keys("StreamState")[0] == [
         *stream_message,

@@ -18,7 +18,7 @@ from agent_streams.api.operation import Reply
 from agent_streams.api.replies import deltas_json
 from agent_streams.api.reply_limit import direct_reply, http_reply_bytes
 from agent_streams.json_text import lambda_json
-from agent_streams.service.appends import LIST_REPLY_OVERHEAD, delta_reply_bytes
+from agent_streams.service.reply_sizes import LIST_REPLY_OVERHEAD, delta_reply_bytes
 from agent_streams.storage.codec import encode_parts
 from agent_streams.types import Delta
 from agent_streams_protocol.limits import (

@@ -27,6 +27,14 @@ OPERATIONS = {
     "cleanup_stream", "delete_thread_streams_page", "get_stream_message", "publish_events",
 }  # fmt: skip
 
+#: Parts spilled to S3: written by the functions that take a delta, read (ListBucket: a
+#: missing object is a 404, not a 403) by the readers, deleted with their streams.
+SPILL_WRITE = {"s3:PutObject"}
+SPILL_READ = {"s3:GetObject", "s3:ListBucket"}
+SPILL_DELETE = {"s3:DeleteObject", "s3:ListBucket"}
+#: The objects' ARNs; ListBucket is on the bucket itself.
+SPILL_OBJECTS = "${SpillBucket.Arn}/parts/*"
+
 #: What each function may do, and nothing more.
 ALLOWED_ACTIONS = {
     "create_thread": {"dynamodb:PutItem"},
@@ -35,29 +43,31 @@ ALLOWED_ACTIONS = {
     "create_stream": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem",
                       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"},
     "list_streams": {"dynamodb:Query", "dynamodb:GetItem"},
-    "list_deltas": {"dynamodb:Query", "dynamodb:GetItem"},
+    "list_deltas": {"dynamodb:Query", "dynamodb:GetItem", *SPILL_READ},
     "abort_streams_by_order": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query", "scheduler:DeleteSchedule"},
     "delete_thread_streams": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
-                              "dynamodb:Query", "scheduler:DeleteSchedule", "states:StartExecution"},
-    "streaming_messages": {"dynamodb:Query", "dynamodb:GetItem"},
+                              "dynamodb:Query", "scheduler:DeleteSchedule", "states:StartExecution",
+                              *SPILL_DELETE},
+    "streaming_messages": {"dynamodb:Query", "dynamodb:GetItem", *SPILL_READ},
     "get_stream": {"dynamodb:GetItem"},
-    "add_delta": {"dynamodb:UpdateItem", "dynamodb:PutItem"},
+    "add_delta": {"dynamodb:UpdateItem", "dynamodb:PutItem", *SPILL_WRITE},
     "heartbeat_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     "finish_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem",
-                      "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"},
-    "abort_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "scheduler:DeleteSchedule"},
+                      "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole", *SPILL_WRITE},
+    "abort_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "scheduler:DeleteSchedule",
+                     *SPILL_WRITE},
     "delete_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
-                      "scheduler:DeleteSchedule", "states:StartExecution"},
+                      "scheduler:DeleteSchedule", "states:StartExecution", *SPILL_DELETE},
     "timeout_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "scheduler:CreateSchedule",
                        "scheduler:DeleteSchedule", "iam:PassRole"},
     "cleanup_stream": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
-                       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"},
+                       "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole", *SPILL_DELETE},
     "delete_thread_streams_page": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
-                                   "dynamodb:Query", "scheduler:DeleteSchedule"},
-    "get_stream_message": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"},
+                                   "dynamodb:Query", "scheduler:DeleteSchedule", *SPILL_DELETE},
+    "get_stream_message": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", *SPILL_READ},
     "publish_events": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                        "dynamodb:ListStreams", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem",
-                       "dynamodb:BatchWriteItem", "events:PutEvents", "sqs:SendMessage"},
+                       "dynamodb:BatchWriteItem", "events:PutEvents", "sqs:SendMessage", *SPILL_READ},
 }  # fmt: skip
 
 READER_OPERATIONS = {
@@ -133,8 +143,53 @@ def test_each_function_gets_only_the_actions_it_needs(operation: str) -> None:
                     "${StreamsTable.Arn}/index/",
                     "${StreamsTable.Arn}/stream/",
                     "${ThreadsTable.Arn}/stream/",
+                    SPILL_OBJECTS,
                 )
             ), text
+            if text.startswith("GetAtt:SpillBucket"):
+                assert as_list(statement["Action"]) == ["s3:ListBucket"]
+            if action_service(statement) == "s3" and statement["Action"] != ["s3:ListBucket"]:
+                assert text == SPILL_OBJECTS
+
+
+def action_service(statement: dict[str, Any]) -> str:
+    (service,) = {a.split(":")[0] for a in as_list(statement["Action"])}
+    return service
+
+
+def test_the_spill_bucket_is_private_encrypted_tls_only_and_expires_parts() -> None:
+    props = RESOURCES["SpillBucket"]["Properties"]
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-spilled-parts"] == {
+        "Id": "expire-spilled-parts",
+        "Status": "Enabled",
+        "Prefix": "parts/",
+        "ExpirationInDays": {"Ref": "SpillExpirationDays"},
+    }
+    policy = RESOURCES["SpillBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "SpillBucket"}
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*"
+    assert statement["Action"] == "s3:*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert [resource_text(r) for r in statement["Resource"]] == [
+        "GetAtt:SpillBucket.Arn",
+        "${SpillBucket.Arn}/*",
+    ]
+    env = TEMPLATE.body["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["SPILL_BUCKET"] == {"Ref": "SpillBucket"}
+    assert env["SPILL_EXPIRATION_DAYS"] == {"Ref": "SpillExpirationDays"}
+    assert TEMPLATE.body["Outputs"]["SpillBucketName"]["Value"] == {"Ref": "SpillBucket"}
 
 
 def test_resources_are_scoped_to_the_stack() -> None:
@@ -499,8 +554,10 @@ def test_the_dashboard_shows_every_function_and_the_stack_resources() -> None:
     }
     assert by_namespace["AWS/States"] == {"<DeleteThreadStreamsStateMachine>"}
     assert by_namespace["AWS/ApiGateway"] == {"<HttpApi>"}
+    # S3's daily storage metrics of the spill bucket.
+    assert by_namespace["AWS/S3"] == {"<SpillBucket>", "AllStorageTypes", "StandardStorage"}
     assert set(by_namespace) == {"AgentStreams", "AWS/Lambda", "AWS/DynamoDB", "AWS/SQS",
-                                 "AWS/States", "AWS/ApiGateway"}  # fmt: skip
+                                 "AWS/States", "AWS/ApiGateway", "AWS/S3"}  # fmt: skip
 
 
 def test_the_dashboard_shows_p50_and_p99_durations() -> None:

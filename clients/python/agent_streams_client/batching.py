@@ -1,12 +1,19 @@
 """Turning buffered parts into deltas: numbering, compression, size limits.
 
-A delta's parts, as compact JSON (``json.dumps(parts, separators=(",", ":"),
-ensure_ascii=False)``, UTF-8), must not exceed ``limits.MAX_PARTS_JSON_BYTES``, or
-the server refuses it (``DeltaTooLarge``). Every part's size is measured once, when
-it is buffered; merging and packing then only add numbers: a merged run's size
-is its first part's plus the escaped size of each appended text (JSON escapes
-character by character, so the escape of a concatenation is the concatenation of
-the escapes), and a list's size is its items' plus brackets and commas.
+Sizes are of compact JSON (``json.dumps(parts, separators=(",", ":"),
+ensure_ascii=False)``, UTF-8), as the server measures them. Parts are packed into
+deltas of at most ``limits.MAX_PARTS_JSON_BYTES`` (what one DynamoDB item holds); a
+part larger than that goes alone in its delta, which the server stores in S3 and
+reads back inline, up to ``limits.MAX_DELTA_PARTS_BYTES`` (what one list_deltas
+reply can return). A part over that is refused before anything is sent
+(:class:`PartTooLarge`). Runs of text are merged only up to the packing limit, so
+merging never makes a part that must go alone.
+
+Every part's size is measured once, when it is buffered; merging and packing then
+only add numbers: a merged run's size is its first part's plus the escaped size of
+each appended text (JSON escapes character by character, so the escape of a
+concatenation is the concatenation of the escapes), and a list's size is its items'
+plus brackets and commas.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any
 from agent_streams_client.compression import can_merge, mergeable_text, normalize_part, text_field
 from agent_streams_client.errors import PartTooLarge
 from agent_streams_client.types import Part, StreamFormat
-from agent_streams_protocol.limits import MAX_PARTS_JSON_BYTES
+from agent_streams_protocol.limits import MAX_DELTA_PARTS_BYTES, MAX_PARTS_JSON_BYTES
 
 
 def json_size(value: Any) -> int:
@@ -55,7 +62,7 @@ def _check_depth(part: Part, limit: int = MAX_JSON_DEPTH) -> None:
 
 
 def prepare_part(
-    part: Part, format: StreamFormat, max_bytes: int = MAX_PARTS_JSON_BYTES
+    part: Part, format: StreamFormat, max_bytes: int = MAX_DELTA_PARTS_BYTES
 ) -> SizedPart:
     """Check and measure one part; raise before anything is buffered or sent.
 
@@ -65,7 +72,7 @@ def prepare_part(
     nesting deeper than :data:`MAX_JSON_DEPTH`. The server refuses all of these
     with ``ValidationError``, which would stop the writer and abort the reply;
     refused here, only the caller's one call fails. :class:`PartTooLarge` if it
-    cannot fit in a delta even alone.
+    cannot fit in a delta even alone (``max_bytes``: the largest delta).
     """
     if not isinstance(part, dict) or not isinstance(part.get("type"), str):
         raise ValueError(f"a part must be a dict with a string 'type', not {part!r:.200}")
@@ -123,12 +130,15 @@ def plan_deltas(
     format: StreamFormat,
     compress: bool,
     max_bytes: int = MAX_PARTS_JSON_BYTES,
+    max_alone_bytes: int = MAX_DELTA_PARTS_BYTES,
 ) -> list[PlannedDelta]:
-    """Split ``parts`` (part numbers ``start…``) into deltas that each fit ``max_bytes``.
+    """Split ``parts`` (part numbers ``start…``) into deltas that each fit ``max_bytes``,
+    but for a part too large for that, which goes alone in a delta of at most
+    ``max_alone_bytes``.
 
     Every delta covers consecutive part numbers; together they cover all of
-    ``parts``. Runs are merged only while the merged part still fits a delta alone,
-    so merging never creates a part too large to send.
+    ``parts``. Runs are merged only while the merged part still fits ``max_bytes``,
+    so merging never creates a part that must go alone, or one too large to send.
     """
     field_name = text_field(format)
     units: list[_Unit] = []
@@ -167,7 +177,13 @@ def plan_deltas(
             flush()
             added = unit.size
         if batch_size + added > max_bytes:
-            raise PartTooLarge(unit.size + 2, max_bytes, str(unit.part.get("type")))
+            # Too large for an item even alone: a delta of its own, spilled by the server.
+            if batch_size + added > max_alone_bytes:
+                raise PartTooLarge(unit.size + 2, max_alone_bytes, str(unit.part.get("type")))
+            batch.append(unit)
+            batch_size += added
+            flush()
+            continue
         batch.append(unit)
         batch_size += added
     if batch:

@@ -21,8 +21,10 @@ What it adds:
   answered ``True`` and not written twice. ``create_stream`` is not idempotent, so
   it is retried only when the request certainly was not processed.
 - **size limits**: batches are split so no delta exceeds
-  ``limits.MAX_PARTS_JSON_BYTES``; a part too large even alone is refused by
-  ``add_parts`` (``PartTooLarge``) before anything is sent.
+  ``limits.MAX_PARTS_JSON_BYTES`` (one DynamoDB item); a larger part goes alone in
+  its delta (the server stores it in S3), up to ``limits.MAX_DELTA_PARTS_BYTES``; a
+  part over that is refused by ``add_parts`` (``PartTooLarge``) before anything is
+  sent.
 - **heartbeats** while the stream is open but idle, so a long tool call does not
   let the 10-minute timeout abort it.
 - ``abort_event``: an ``asyncio.Event`` that aborts the stream (reason
@@ -43,10 +45,11 @@ import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from agent_streams_client.batching import PlannedDelta, SizedPart, plan_deltas, prepare_part
 from agent_streams_client.errors import StreamerClosed
+from agent_streams_client.operations import Operations
 from agent_streams_client.retry import (
     Clock,
     RetryPolicy,
@@ -57,10 +60,7 @@ from agent_streams_client.retry import (
 )
 from agent_streams_client.types import Part, StreamDelta, StreamFormat
 from agent_streams_protocol.errors import StreamNotFound
-from agent_streams_protocol.limits import MAX_PARTS_JSON_BYTES, TIMEOUT_MS
-
-if TYPE_CHECKING:
-    from agent_streams_client.streams_client import StreamsClient
+from agent_streams_protocol.limits import MAX_DELTA_PARTS_BYTES, MAX_PARTS_JSON_BYTES, TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class DeltaStreamer:
 
     def __init__(
         self,
-        client: StreamsClient,
+        client: Operations,
         *,
         thread_id: str,
         order: int,
@@ -110,6 +110,7 @@ class DeltaStreamer:
         max_retries: int = 6,
         retry_policy: RetryPolicy | None = None,
         max_parts_bytes: int = MAX_PARTS_JSON_BYTES,
+        max_delta_bytes: int = MAX_DELTA_PARTS_BYTES,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rand: Callable[[], float] = random.random,
@@ -139,6 +140,7 @@ class DeltaStreamer:
             raise ValueError("heartbeat_interval_s must be positive (math.inf disables heartbeats)")
         self._retry = retry_policy or RetryPolicy(max_retries=max_retries)
         self._max_bytes = max_parts_bytes
+        self._max_delta_bytes = max(max_delta_bytes, max_parts_bytes)
         self._clock = clock
         self._sleep = sleep
         self._rand = rand
@@ -218,7 +220,7 @@ class DeltaStreamer:
         if self._abort_event is not None and self._abort_event.is_set():
             await self._abort("abortSignal")
             return
-        prepared = [prepare_part(part, self.format, self._max_bytes) for part in parts]
+        prepared = [prepare_part(part, self.format, self._max_delta_bytes) for part in parts]
         if not prepared:
             return
         # Buffered before awaiting the creation, so concurrent callers keep their order.
@@ -429,6 +431,7 @@ class DeltaStreamer:
             format=self.format,
             compress=self.compress,
             max_bytes=self._max_bytes,
+            max_alone_bytes=self._max_delta_bytes,
         )
         self._cursor += len(entries)
         return deltas

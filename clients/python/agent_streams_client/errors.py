@@ -84,12 +84,18 @@ class UnexpectedResponse(AgentStreamsError):
 
 
 class PartTooLarge(ValueError):
-    """One part is larger than a delta may be; it cannot be sent, even alone."""
+    """One part is larger than a delta may be; it cannot be sent, even alone.
+
+    The limit is ``limits.MAX_DELTA_PARTS_BYTES`` (by default): the largest delta one
+    list_deltas reply can always return. Content larger than that belongs elsewhere
+    (an object store), with a reference to it in the part.
+    """
 
     def __init__(self, size: int, limit: int, part_type: str) -> None:
         super().__init__(
-            f"a {part_type!r} part is {size} bytes as compact JSON, over the "
-            f"{limit}-byte limit of one delta; it was not sent"
+            f"a {part_type!r} part is {size} bytes as compact JSON (in its delta), over "
+            f"the {limit}-byte limit of one delta; it was not sent: store content that "
+            "large elsewhere and send a reference to it"
         )
         self.size = size
         self.limit = limit

@@ -22,7 +22,9 @@ from agent_streams_protocol.errors import AgentStreamsError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("thread_id", help="the thread to follow")
+    parser.add_argument(
+        "thread_id", help="the thread to follow (an id that starts with '-' goes after --)"
+    )
     parser.add_argument(
         "--url", default="http://127.0.0.1:3000", help="API base URL (default: the local stack)"
     )

@@ -30,9 +30,10 @@ import random
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from agent_streams_client.errors import TransientError
+from agent_streams_client.operations import Operations
 from agent_streams_client.retry import Clock, RetryPolicy, Sleep
 from agent_streams_client.types import (
     TERMINAL_STATUSES,
@@ -42,9 +43,6 @@ from agent_streams_client.types import (
 )
 from agent_streams_protocol.errors import ServiceUnavailable, StreamNotFound
 from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTAS_PER_REQUEST, MAX_DELTAS_PER_STREAM
-
-if TYPE_CHECKING:
-    from agent_streams_client.streams_client import StreamsClient
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +127,7 @@ class ThreadFollower:
 
     def __init__(
         self,
-        client: StreamsClient,
+        client: Operations,
         thread_id: str,
         *,
         statuses: Sequence[str] = ("streaming", "finished", "aborted"),
@@ -161,6 +159,8 @@ class ThreadFollower:
         self._rand = rand
         self._streams: dict[str, FollowedStream] = {}
         self.polls = 0
+        #: The messages changed in a poll that then failed: the next one reports it.
+        self._unreported = False
 
     @property
     def streams(self) -> dict[str, FollowedStream]:
@@ -244,9 +244,14 @@ class ThreadFollower:
     async def poll(self) -> PollResult:
         """One round: list the streams, then read new deltas of the open ones."""
         self.polls += 1
-        changed = await self.discover()
-        more, read_changed = await self._read_deltas()
-        return PollResult(changed=changed or read_changed, more=more)
+        # A change is kept until a poll completes: if list_deltas fails after
+        # list_streams showed the stream finished, the retry finds nothing new,
+        # and the finish would otherwise never be shown.
+        if await self.discover():
+            self._unreported = True
+        more, _ = await self._read_deltas()
+        changed, self._unreported = self._unreported, False
+        return PollResult(changed=changed, more=more)
 
     async def discover(self) -> bool:
         """List the streams (new ones, status changes, those gone); True if the messages changed."""
@@ -269,6 +274,8 @@ class ThreadFollower:
                 changed = followed.materializer.set_stream(dict(message)) or changed
             if message["status"] in TERMINAL_STATUSES:
                 followed.terminal_seen = True
+        # Noted before the lookups below, which may fail.
+        self._unreported = self._unreported or changed
         for stream_id, followed in self._streams.items():
             if stream_id not in listed_ids and not followed.complete and not followed.gone:
                 changed = await self._check_unlisted(followed, factory) or changed
@@ -292,7 +299,7 @@ class ThreadFollower:
                 got = sorted(by_stream.get(followed.stream_id, []), key=lambda d: d["start"])
                 before = followed.materializer.cursor
                 if got and followed.materializer.apply(got):
-                    changed = True
+                    changed = self._unreported = True
                 progressed = followed.materializer.cursor > before
                 if not progressed:
                     # Nothing new after the stream was seen ended (or vanished): done.

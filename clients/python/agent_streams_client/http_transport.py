@@ -13,6 +13,7 @@ import email.utils
 import json
 import re
 import threading
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,6 @@ from urllib.parse import quote, urlencode, urlsplit
 import urllib3
 
 from agent_streams_client.errors import TransientError, UnexpectedResponse
-from agent_streams_client.routes import NOT_FOUND_IS_FALSE, ROUTES
 from agent_streams_client.transport import json_body
 from agent_streams_protocol.errors import (
     ERROR_CLASSES,
@@ -31,6 +31,7 @@ from agent_streams_protocol.errors import (
     StreamNotFound,
     ValidationError,
 )
+from agent_streams_protocol.routes import ROUTES, Route
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
@@ -52,6 +53,20 @@ Auth = None | Literal["none", "sigv4"] | BearerToken
 
 _EXECUTE_API_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$")
 _FUNCTION_URL_HOST = re.compile(r"^[a-z0-9]+\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
+
+#: The key of an HTTP reply whose value is what a direct invoke returns (the other replies
+#: are the value itself). finish_stream's direct value is null, but its reply says more —
+#: whether the finish took effect — and StreamsClient.finish_stream passes it on.
+_VALUE_KEYS = {
+    "create_stream": "streamId",
+    "add_delta": "accepted",
+    "abort_stream": "aborted",
+    "abort_streams_by_order": "aborted",
+    "finish_stream": "status",
+}
+#: Operations whose 404 ``StreamNotFound`` is not an error but the value ``False``
+#: (the reference's ``addDelta`` returns false for a missing stream).
+NOT_FOUND_IS_FALSE: frozenset[str] = frozenset({"add_delta"})
 
 #: A generous read timeout: a list_deltas reply may be 5 MB, and a Lambda cold start
 #: plus a DynamoDB retry can take seconds.
@@ -107,19 +122,21 @@ class HttpTransport:
         route = ROUTES.get(operation)
         if route is None:
             raise ValueError(f"unknown operation {operation!r}")
-        url = self.base_url + route.render_path(args)
-        if route.query is not None:
+        try:
+            url = self.base_url + route.render_path(args)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if route.query:
             # RFC 3986 encoding (only unreserved characters left as they are): what
             # SigV4 canonicalises, so the signature matches what API Gateway checks.
-            url += "?" + urlencode(route.query(args), quote_via=quote, safe="")
-        body_obj = route.body(args)
-        body = None if body_obj is None else json_body(body_obj)
+            url += "?" + urlencode(route.query_pairs(args), quote_via=quote, safe="")
+        body = json_body(args) if route.body else None
         status, reply, retry_after = await asyncio.to_thread(
             self._send, operation, route.method, url, body
         )
         if 200 <= status < 300:
             try:
-                return route.reply(reply)
+                return reply_value(route, status, reply)
             except ValueError as exc:
                 raise UnexpectedResponse(status, reply, operation=operation) from exc
         return error_reply_value(operation, status, reply, retry_after)
@@ -263,6 +280,20 @@ class HttpTransport:
             return match.group(1)
         region = self._get_botocore_session().get_config_variable("region")
         return str(region) if region else "us-east-1"
+
+
+def reply_value(route: Route[Any, Any], status: int, body: Any) -> Any:
+    """What a direct invoke returns, from a success reply (ValueError: not the route's)."""
+    if route.reply is None or status in route.bodiless:
+        return None
+    key = _VALUE_KEYS.get(route.operation)
+    if key is not None:
+        if not isinstance(body, dict) or key not in body:
+            raise ValueError(f"reply has no {key!r}: {body!r}")
+        return body[key]
+    if typing.get_origin(route.reply) is list and not isinstance(body, list):
+        raise ValueError(f"reply is not a JSON array: {body!r}")
+    return body
 
 
 def _decode(data: bytes) -> Any:

@@ -10,6 +10,7 @@ contract's exception class name.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import re
 import threading
@@ -64,6 +65,11 @@ class LambdaTransport:
         read_timeout: float = 65.0,
         max_connections: int = 10,
     ) -> None:
+        if importlib.util.find_spec("botocore") is None:
+            # Said now, not as a ModuleNotFoundError from a worker thread on the first call.
+            raise ImportError(
+                "direct Lambda invoke needs botocore: pip install 'agent-streams-client[aws]'"
+            )
         self.stack_name = stack_name
         self._region = region
         self._endpoint_url = endpoint_url

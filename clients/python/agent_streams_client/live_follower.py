@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from agent_streams_client.errors import TransientError
 from agent_streams_client.follower import FollowedStream, ThreadFollower
+from agent_streams_client.operations import Operations
 from agent_streams_client.types import TERMINAL_STATUSES, StreamDelta, StreamMessage, UIMessage
 from agent_streams_protocol.errors import AgentStreamsError, StreamNotFound
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     import urllib3
 
     from agent_streams_client.http_transport import HttpTransport
-    from agent_streams_client.streams_client import StreamsClient
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class LiveThreadFollower(ThreadFollower):
 
     def __init__(
         self,
-        client: StreamsClient,
+        client: Operations,
         thread_id: str,
         *,
         transport: HttpTransport,

@@ -1,72 +1,37 @@
-"""``StreamsClient``: one async method per operation of the contract.
+"""``StreamsClient``: the contract's operations, the writer and the follower, on one object.
 
-Python names and keyword arguments (snake_case) in, camelCase on the wire; the
-values returned are the contract's direct values, typed. Optional arguments left
-as ``None`` are not sent (the contract omits absent fields, never ``null``).
+The layering, bottom up: a :class:`~agent_streams_client.transport.Transport` carries
+one call; :class:`~agent_streams_client.operations.Operations` turns the contract's
+operations into calls; the writer (``delta_streamer``) and the followers
+(``follower``, ``live_follower``) use those operations. This module sits on top of
+all of them: it picks the transport (:meth:`StreamsClient.http`, :meth:`~StreamsClient.lambda_`,
+:meth:`~StreamsClient.in_process`) and builds writers and followers
+(:meth:`~StreamsClient.streamer`, :meth:`~StreamsClient.follow`). Nothing below imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from agent_streams_client.transport import Transport, close_transport
-from agent_streams_client.types import (
-    DeleteThreadResult,
-    MessageStatus,
-    MessageWithMetadata,
-    Part,
-    StreamCursor,
-    StreamDelta,
-    StreamFormat,
-    StreamMessage,
-    StreamState,
-    StreamStatus,
-    Thread,
-    UIMessage,
-)
+from agent_streams_client.delta_streamer import DeltaStreamer
+from agent_streams_client.follower import MaterializerFactory, MergeMessages, ThreadFollower
+from agent_streams_client.http_transport import DEFAULT_TIMEOUT, Auth, HttpTransport
+from agent_streams_client.inprocess_transport import InProcessTransport
+from agent_streams_client.lambda_transport import LambdaTransport
+from agent_streams_client.live_follower import LiveThreadFollower
+from agent_streams_client.operations import CursorsArg, Operations, normalize_cursors
+from agent_streams_client.transport import close_transport
+from agent_streams_client.types import UIMessage
 
 if TYPE_CHECKING:
     import urllib3
     from botocore.session import Session
     from mypy_boto3_lambda.client import LambdaClient
 
-    from agent_streams_client.delta_streamer import DeltaStreamer
-    from agent_streams_client.follower import MaterializerFactory, MergeMessages
-    from agent_streams_client.http_transport import Auth
 
-CursorsArg = Mapping[str, int] | Iterable[StreamCursor | tuple[str, int]]
-
-
-def _args(**kwargs: Any) -> dict[str, Any]:
-    """camelCase arguments with the ``None``s left out."""
-    return {key: value for key, value in kwargs.items() if value is not None}
-
-
-def normalize_cursors(cursors: CursorsArg) -> list[StreamCursor]:
-    """``{id: n}``, ``[(id, n)]`` or ``[{"streamId", "cursor"}]`` → the wire's list."""
-    if isinstance(cursors, Mapping):
-        return [{"streamId": sid, "cursor": int(n)} for sid, n in cursors.items()]
-    result: list[StreamCursor] = []
-    for item in cursors:
-        if isinstance(item, tuple):
-            result.append({"streamId": item[0], "cursor": int(item[1])})
-        else:
-            result.append({"streamId": item["streamId"], "cursor": int(item["cursor"])})
-    return result
-
-
-def _delta(stream_id: str, delta: StreamDelta | Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if delta is None:
-        return None
-    return {"streamId": stream_id, **delta}
-
-
-class StreamsClient:
-    """The contract's operations over any :class:`Transport`."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.transport = transport
+class StreamsClient(Operations):
+    """The contract's operations over any :class:`Transport`, with a writer and a follower."""
 
     # -- constructors ---------------------------------------------------------
 
@@ -85,8 +50,6 @@ class StreamsClient:
     ) -> StreamsClient:
         """``live_url``: the stack's ``LiveUrl`` output, where :meth:`follow` reads
         Server-Sent Events (default: ``base_url``, which the local stack serves)."""
-        from agent_streams_client.http_transport import DEFAULT_TIMEOUT, HttpTransport
-
         return cls(
             HttpTransport(
                 base_url,
@@ -121,8 +84,6 @@ class StreamsClient:
         e.g. the local stack's ``lambda_invoke_hook``) instead of one created on
         the first call; ``region``/``endpoint_url``/``botocore_session`` are then unused.
         """
-        from agent_streams_client.lambda_transport import LambdaTransport
-
         return cls(
             LambdaTransport(
                 stack_name=stack_name,
@@ -137,8 +98,6 @@ class StreamsClient:
     def in_process(
         cls, invoke: Callable[[str, dict[str, Any]], Any], *, in_thread: bool = True
     ) -> StreamsClient:
-        from agent_streams_client.inprocess_transport import InProcessTransport
-
         return cls(InProcessTransport(invoke, in_thread=in_thread))
 
     async def close(self) -> None:
@@ -150,158 +109,12 @@ class StreamsClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # -- threads ----------------------------------------------------------------
-
-    async def create_thread(
-        self, *, user_id: str | None = None, title: str | None = None, summary: str | None = None
-    ) -> Thread:
-        result = await self.transport.call(
-            "create_thread", _args(userId=user_id, title=title, summary=summary)
-        )
-        return cast(Thread, result)
-
-    async def get_thread(self, thread_id: str) -> Thread:
-        return cast(Thread, await self.transport.call("get_thread", {"threadId": thread_id}))
-
-    async def delete_thread(self, thread_id: str) -> DeleteThreadResult:
-        result = await self.transport.call("delete_thread", {"threadId": thread_id})
-        return cast(DeleteThreadResult, result)
-
-    # -- streams of a thread ----------------------------------------------------
-
-    async def create_stream(
-        self,
-        thread_id: str,
-        *,
-        order: int,
-        step_order: int,
-        format: StreamFormat | None = None,
-        user_id: str | None = None,
-        agent_name: str | None = None,
-        model: str | None = None,
-        provider: str | None = None,
-        provider_options: Mapping[str, Any] | None = None,
-    ) -> str:
-        result = await self.transport.call(
-            "create_stream",
-            _args(
-                threadId=thread_id,
-                order=order,
-                stepOrder=step_order,
-                format=format,
-                userId=user_id,
-                agentName=agent_name,
-                model=model,
-                provider=provider,
-                providerOptions=None if provider_options is None else dict(provider_options),
-            ),
-        )
-        return str(result)
-
-    async def list_streams(
-        self,
-        thread_id: str,
-        *,
-        start_order: int | None = None,
-        statuses: Sequence[str] | None = None,
-    ) -> list[StreamMessage]:
-        result = await self.transport.call(
-            "list_streams",
-            _args(
-                threadId=thread_id,
-                startOrder=start_order,
-                statuses=None if statuses is None else list(statuses),
-            ),
-        )
-        return cast(list[StreamMessage], result)
-
-    async def list_deltas(self, thread_id: str, cursors: CursorsArg) -> list[StreamDelta]:
-        result = await self.transport.call(
-            "list_deltas", {"threadId": thread_id, "cursors": normalize_cursors(cursors)}
-        )
-        return cast(list[StreamDelta], result)
-
-    async def abort_streams_by_order(self, thread_id: str, *, order: int, reason: str) -> bool:
-        result = await self.transport.call(
-            "abort_streams_by_order", {"threadId": thread_id, "order": order, "reason": reason}
-        )
-        return bool(result)
-
-    async def delete_thread_streams(self, thread_id: str) -> None:
-        await self.transport.call("delete_thread_streams", {"threadId": thread_id})
-
-    async def streaming_messages(
-        self,
-        thread_id: str,
-        *,
-        order: int,
-        step_order: int,
-        status: MessageStatus = "success",
-        error: str | None = None,
-    ) -> list[MessageWithMetadata]:
-        result = await self.transport.call(
-            "streaming_messages",
-            _args(
-                threadId=thread_id, order=order, stepOrder=step_order, status=status, error=error
-            ),
-        )
-        return cast(list[MessageWithMetadata], result)
-
-    # -- one stream ---------------------------------------------------------------
-
-    async def get_stream(self, stream_id: str) -> StreamState:
-        return cast(StreamState, await self.transport.call("get_stream", {"streamId": stream_id}))
-
-    async def add_delta(self, stream_id: str, *, start: int, end: int, parts: list[Part]) -> bool:
-        """Append parts ``[start, end)``. False: the stream is gone or no longer streaming."""
-        result = await self.transport.call(
-            "add_delta", {"streamId": stream_id, "start": start, "end": end, "parts": parts}
-        )
-        return bool(result)
-
-    async def heartbeat_stream(self, stream_id: str) -> None:
-        await self.transport.call("heartbeat_stream", {"streamId": stream_id})
-
-    async def finish_stream(
-        self, stream_id: str, *, final_delta: StreamDelta | Mapping[str, Any] | None = None
-    ) -> StreamStatus | None:
-        """Finish the stream, with its last delta atomically.
-
-        Finishing a stream that is no longer streaming is a no-op (its final delta is
-        not written). The stream's status after the call is returned when the
-        transport carries it — HTTP's ``{"status"}``: ``"finished"``, or
-        ``"aborted"`` for that no-op — and None over direct invoke (the contract's
-        direct value is null; ask :meth:`get_stream` if it matters).
-        """
-        result = await self.transport.call(
-            "finish_stream", _args(streamId=stream_id, finalDelta=_delta(stream_id, final_delta))
-        )
-        return cast(StreamStatus, result) if isinstance(result, str) else None
-
-    async def abort_stream(
-        self,
-        stream_id: str,
-        *,
-        reason: str,
-        final_delta: StreamDelta | Mapping[str, Any] | None = None,
-    ) -> bool:
-        result = await self.transport.call(
-            "abort_stream",
-            _args(streamId=stream_id, reason=reason, finalDelta=_delta(stream_id, final_delta)),
-        )
-        return bool(result)
-
-    async def delete_stream(self, stream_id: str) -> None:
-        await self.transport.call("delete_stream", {"streamId": stream_id})
-
     # -- writer and reader ------------------------------------------------------
 
     def streamer(
         self, *, thread_id: str, order: int, step_order: int, **options: Any
     ) -> DeltaStreamer:
         """A :class:`DeltaStreamer` writing one stream through this client."""
-        from agent_streams_client.delta_streamer import DeltaStreamer
-
         return DeltaStreamer(
             self, thread_id=thread_id, order=order, step_order=step_order, **options
         )
@@ -331,12 +144,7 @@ class StreamsClient:
         :class:`agent_streams_client.live_follower.LiveThreadFollower` for the options
         (``options`` are passed on: ``retry_policy``, ``clock``, ``sleep``).
         """
-        from agent_streams_client.follower import ThreadFollower
-        from agent_streams_client.http_transport import HttpTransport
-
         if live is not False and isinstance(self.transport, HttpTransport):
-            from agent_streams_client.live_follower import LiveThreadFollower
-
             return LiveThreadFollower(
                 self,
                 thread_id,
@@ -365,3 +173,6 @@ class StreamsClient:
             merge=merge,
             **options,
         ).messages()
+
+
+__all__ = ["CursorsArg", "StreamsClient", "normalize_cursors"]

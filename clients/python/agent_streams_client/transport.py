@@ -14,6 +14,7 @@ Errors: the contract's exceptions (``agent_streams_protocol.errors``) as their o
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Protocol, runtime_checkable
 
 #: Every operation of the public contract a client calls (the scheduler and
@@ -52,15 +53,20 @@ def json_body(value: Any) -> bytes:
     Not ``ensure_ascii``: escaping every non-ASCII character as ``\\uXXXX`` makes a
     body up to three times the size the streamer planned for (an emoji is 4 bytes
     of UTF-8 but 12 escaped), so a delta that fits the item limit could be refused
-    as too large by the API's body limit. Text that cannot be UTF-8 (a lone
-    surrogate) is sent escaped instead, so the server answers with its own
-    ``ValidationError`` rather than the client failing to encode.
+    as too large by the API's body limit. Half a character (a lone surrogate, which
+    cannot be UTF-8 and which a part may hold) is sent as its ``\\uXXXX`` escape, the
+    same JSON value; only it, so a large part that holds one still fits the body limit.
     """
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":")).encode("ascii")
+        # Outside JSON strings there are only ASCII characters: every one is in a string.
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+#: A Python string's lone surrogates (a paired one is a single code point in Python).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 async def close_transport(transport: Transport) -> None:

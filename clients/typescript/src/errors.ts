@@ -1,5 +1,7 @@
 /** Errors mirroring the service's error codes (`{"error": code, "message": text}` bodies). */
 
+import type { ErrorReply } from "./wire.js";
+
 export interface AgentStreamsErrorInit {
   code: string;
   status: number;
@@ -60,7 +62,8 @@ export class UnexpectedResponse extends AgentStreamsError {}
 
 type ErrorClass = new (message: string, init: AgentStreamsErrorInit) => AgentStreamsError;
 
-const BY_CODE: Record<string, ErrorClass> = {
+// Every code the service documents has its class (a new one fails the build until it does).
+const BY_CODE: Record<Exclude<ErrorReply["error"], "InternalError">, ErrorClass> = {
   ValidationError,
   ThreadNotFound,
   StreamNotFound,
@@ -119,7 +122,7 @@ export async function errorFromResponse(response: Response): Promise<AgentStream
         : undefined;
   const message = bodyMessage ?? `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ""}`;
 
-  const known = code === undefined ? undefined : BY_CODE[code];
+  const known = code !== undefined && Object.hasOwn(BY_CODE, code) ? BY_CODE[code as keyof typeof BY_CODE] : undefined;
   if (known !== undefined && code !== undefined) {
     if (known === DeltaConflict) {
       const expectedStart = isRecord(body) && typeof body.expectedStart === "number" ? body.expectedStart : undefined;

@@ -1,11 +1,12 @@
 import type { UIMessageChunk } from "ai";
-import { joinUrl, resolveHeaders, type RequestOptions } from "./http.js";
+import { resolveHeaders, type RequestOptions } from "./http.js";
 import {
   DEFAULT_MAX_RECONNECTS,
   DEFAULT_RECONNECT_DELAY_MS,
   ResumableEventStream,
   type StreamEvent,
 } from "./resumable.js";
+import { routeUrl } from "./wire.js";
 
 export interface FollowStreamOptions extends RequestOptions {
   /** Resume after this event id (one received earlier); sent as `?cursor=` on the first request. */
@@ -28,7 +29,7 @@ export interface FollowedStream<T> extends AsyncIterable<T> {
 }
 
 function open(baseUrl: string, streamId: string, options: FollowStreamOptions): ResumableEventStream {
-  const url = joinUrl(baseUrl, "streams", streamId, "events");
+  const url = routeUrl(baseUrl, "stream_events", { streamId });
   const cursor = options.cursor;
   return new ResumableEventStream({
     url: cursor ? `${url}?cursor=${encodeURIComponent(cursor)}` : url,

@@ -29,3 +29,5 @@ export type { AgentStreamsErrorInit } from "./errors.js";
 export { parseSse, SseParser } from "./sse.js";
 export type { SseEvent, SseParserOptions } from "./sse.js";
 export type { FetchFunction, HeadersOption, RequestOptions, TokenOption } from "./http.js";
+// The wire's shapes and routes, generated from openapi.json (`make openapi`).
+export * from "./wire.js";

@@ -1,5 +1,6 @@
 import { UnexpectedResponse } from "./errors.js";
-import { joinUrl, requestJson, type RequestOptions } from "./http.js";
+import { requestJson, type RequestOptions } from "./http.js";
+import { routeUrl, type AbortStreamBody, type AbortStreamsByOrderBody, type Aborted, type StreamMessage } from "./wire.js";
 
 export interface StopOptions extends RequestOptions {
   /** Recorded as the abort reason (default "user"). */
@@ -17,8 +18,8 @@ export interface StopResult {
 }
 
 function abortedOf(reply: unknown, url: string): boolean {
-  if (typeof reply === "object" && reply !== null && typeof (reply as { aborted?: unknown }).aborted === "boolean") {
-    return (reply as { aborted: boolean }).aborted;
+  if (typeof reply === "object" && reply !== null && typeof (reply as Partial<Aborted>).aborted === "boolean") {
+    return (reply as Aborted).aborted;
   }
   throw new UnexpectedResponse(`POST ${url}: expected {aborted: boolean}`, { code: "UnexpectedResponse", status: 200, body: reply });
 }
@@ -32,17 +33,22 @@ export async function stopThread(apiUrl: string, threadId: string, options: Stop
   if (options.order !== undefined) {
     orders = [options.order];
   } else {
-    const listUrl = `${joinUrl(apiUrl, "threads", threadId, "streams")}?statuses=streaming`;
+    const listUrl = `${routeUrl(apiUrl, "list_streams", { threadId })}?statuses=streaming`;
     const streams = await requestJson("GET", listUrl, options);
     if (!Array.isArray(streams)) {
       throw new UnexpectedResponse(`GET ${listUrl}: expected a JSON array`, { code: "UnexpectedResponse", status: 200, body: streams });
     }
-    orders = [...new Set(streams.map((s: unknown) => (s as { order?: unknown }).order).filter((o): o is number => typeof o === "number"))];
+    orders = [
+      ...new Set(
+        streams.map((s: unknown) => (s as Partial<StreamMessage>).order).filter((o): o is number => typeof o === "number"),
+      ),
+    ];
   }
-  const url = joinUrl(apiUrl, "threads", threadId, "streams", "abort");
+  const url = routeUrl(apiUrl, "abort_streams_by_order", { threadId });
   let aborted = false;
   for (const order of orders) {
-    const reply = await requestJson("POST", url, options, { order, reason: options.reason ?? "user" });
+    const body: AbortStreamsByOrderBody = { order, reason: options.reason ?? "user" };
+    const reply = await requestJson("POST", url, options, body);
     aborted = abortedOf(reply, url) || aborted;
   }
   return { aborted };
@@ -50,7 +56,8 @@ export async function stopThread(apiUrl: string, threadId: string, options: Stop
 
 /** Aborts one stream (`POST {apiUrl}/streams/{streamId}/abort`). */
 export async function stopStream(apiUrl: string, streamId: string, options: StopOptions = {}): Promise<StopResult> {
-  const url = joinUrl(apiUrl, "streams", streamId, "abort");
-  const reply = await requestJson("POST", url, options, { reason: options.reason ?? "user" });
+  const url = routeUrl(apiUrl, "abort_stream", { streamId });
+  const body: AbortStreamBody = { reason: options.reason ?? "user" };
+  const reply = await requestJson("POST", url, options, body);
   return { aborted: abortedOf(reply, url) };
 }

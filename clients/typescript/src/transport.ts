@@ -1,6 +1,6 @@
 import type { ChatTransport, UIMessage, UIMessageChunk } from "ai";
 import { errorFromResponse, UnexpectedResponse } from "./errors.js";
-import { getFetch, joinUrl, resolveHeaders, type FetchFunction, type HeadersOption, type TokenOption } from "./http.js";
+import { getFetch, resolveHeaders, type FetchFunction, type HeadersOption, type TokenOption } from "./http.js";
 import {
   DEFAULT_MAX_RECONNECTS,
   DEFAULT_RECONNECT_DELAY_MS,
@@ -9,6 +9,7 @@ import {
   toReadableStream,
 } from "./resumable.js";
 import { stopThread, type StopResult, type StopThreadOptions } from "./stop.js";
+import { routeUrl } from "./wire.js";
 
 export type SendMessagesOptions<UI_MESSAGE extends UIMessage = UIMessage> = Parameters<
   ChatTransport<UI_MESSAGE>["sendMessages"]
@@ -98,7 +99,7 @@ export class AgentStreamsChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     resumeOnlyWithId = false,
   ): ResumableEventStream {
     return new ResumableEventStream({
-      url: joinUrl(this.options.baseUrl, "threads", threadId, "stream"),
+      url: routeUrl(this.options.baseUrl, "thread_stream", { threadId }),
       headers: () => resolveHeaders(this.options, extraHeaders),
       fetch: this.options.fetch,
       signal,

@@ -19,7 +19,12 @@ JSON ``{"message": ...}`` for everything API Gateway itself decides:
   an integration (captured in cortexlabs/cortex#1225, serverless/serverless#11222);
   the function itself runs on until its own timeout, as on AWS. (504 "Endpoint
   request timed out" is the REST API's answer, not the HTTP API's.)
-- a reply that is not a valid payload 2.0 response: 500 ``Internal Server Error``.
+- a reply that is not a valid payload 2.0 response: 500 ``Internal Server Error``;
+- a request whose event would not fit Lambda's request limit (smaller than 6,291,456
+  bytes: the body is a JSON string in the event, each ``"`` and ``\\`` of a JSON body
+  two bytes there), though its body is within API Gateway's 10 MB: 413 ``Request Too
+  Long``, no function invoked — the answer captured from an API Gateway in front of
+  Lambda in koki-develop/lgtm-generator#10 (AWS documents the limit, not the reply).
 
 CORS (the API's ``CorsConfiguration``: preflights answered, headers added) is the HTTP
 server's, which answers it for every resource that has it (``cors.py``).
@@ -42,6 +47,7 @@ from agent_streams_dev.local.cors import CorsRules
 from agent_streams_dev.local.functions import FunctionError, LocalFunction, LocalFunctions
 from agent_streams_dev.local.jwt_authorizer import JwtAuthorizer, Refused
 from agent_streams_dev.local.template import RouteSpec, Template
+from agent_streams_protocol.limits import LAMBDA_REQUEST_LIMIT_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +188,13 @@ def build_event(
     return event
 
 
+def event_bytes(event: dict[str, Any]) -> int:
+    """The event's size as Lambda counts a request: its JSON, compact, in UTF-8 (the
+    smallest it can be sent as, so a request refused here is refused by AWS too)."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def proxy_response(payload: bytes) -> HttpResponse:
     """The client's response for a function's payload 2.0 reply (the bytes Lambda returned)."""
     reply = json.loads(payload)
@@ -272,6 +285,12 @@ class HttpApi:
             request.source_ip,
             authorizer,
         )
+        # Only a body of a third of the limit or more can make an event that large (at
+        # most twice the body, and API Gateway's 10,240 bytes of request line and headers).
+        if len(request.body) >= LAMBDA_REQUEST_LIMIT_BYTES // 3 and event_bytes(event) >= (
+            LAMBDA_REQUEST_LIMIT_BYTES
+        ):
+            return HttpResponse.message(413, "Request Too Long")
         return self.integrate(route.function, event)
 
     def integrate(self, function: LocalFunction, event: dict[str, Any]) -> HttpResponse:

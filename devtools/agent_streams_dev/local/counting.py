@@ -8,7 +8,7 @@ request is forwarded unchanged to the endpoint behind it and recorded:
 - the service, from the SigV4 credential scope of the ``Authorization`` header
   (``dynamodb``, ``scheduler``, ``states``, ...);
 - the operation: ``X-Amz-Target`` for the JSON protocols (DynamoDB, Step
-  Functions, SQS), the method and path for Scheduler's REST API;
+  Functions, SQS), the method and path for Scheduler's and S3's REST APIs;
 - for DynamoDB, the table and index it names and, on request, its parsed body;
 - when it started and ended, and how many requests were in flight then.
 
@@ -467,7 +467,27 @@ def identify(method: str, path: str, headers: Any, body: bytes) -> tuple[str, st
         return service or "unknown", unquote(action)
     if service == "lambda" and bare.endswith("/invocations"):
         return service, "Invoke"
+    if service == "s3":
+        return service, _s3_operation(method, path)
     return service or "unknown", f"{method} {bare}"
+
+
+def _s3_operation(method: str, path: str) -> str:
+    """S3's operation (path-style addressing: ``/bucket`` or ``/bucket/key``), for the
+    operations the stack uses; others as method and path."""
+    split = urlsplit(path)
+    has_key = "/" in split.path.strip("/")
+    query = {item.split("=", 1)[0] for item in split.query.split("&") if item}
+    if has_key:
+        found = {"PUT": "PutObject", "GET": "GetObject", "DELETE": "DeleteObject",
+                 "HEAD": "HeadObject"}.get(method)  # fmt: skip
+    elif method == "POST" and "delete" in query:
+        found = "DeleteObjects"
+    elif method == "GET" and "list-type" in query:
+        found = "ListObjectsV2"
+    else:
+        found = None
+    return found or f"{method} {unquote(split.path)}"
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:

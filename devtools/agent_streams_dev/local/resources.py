@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agent_streams.config import Settings
+from agent_streams_dev.local.buckets import ensure_buckets
 from agent_streams_dev.local.functions import ACCOUNT_ID, LocalFunctions
 from agent_streams_dev.local.template import Template, substitute
 
@@ -41,8 +43,10 @@ def ensure_resources(
     stack_name: str,
     region: str,
     clients: Any,
+    parameters: Mapping[str, str] | None = None,
 ) -> StackResources:
-    """Create (or find) the tables, schedule group, DLQ and state machine of the template.
+    """Create (or find) the tables, bucket, schedule group, DLQ and state machine of the
+    template (deployed with ``parameters``).
 
     ``clients(service)`` returns a boto3 client for the endpoint.
     """
@@ -73,6 +77,11 @@ def ensure_resources(
                 )
                 table = dynamodb.describe_table(TableName=name)["Table"]
             stream_arns[logical_id] = str(table["LatestStreamArn"])
+
+    buckets = ensure_buckets(
+        template, clients("s3"), stack_name=stack_name, region=region, parameters=parameters
+    )
+    deployed = template.evaluator(parameters).parameters
 
     group = f"{stack_name}-streams"
     try:
@@ -144,7 +153,10 @@ def ensure_resources(
         timeout_function_arn=functions.arn("timeout_stream"),
         cleanup_function_arn=functions.arn("cleanup_stream"),
         delete_thread_state_machine_arn=machine_arn,
-        event_bus_name=str(template.parameter_default("EventBusName") or "default"),
+        retention_days=int(deployed["RetentionDays"]),
+        spill_bucket=buckets["SpillBucket"],
+        spill_expiration_days=int(deployed["SpillExpirationDays"]),
+        event_bus_name=str(deployed.get("EventBusName") or "default"),
         stack_name=stack_name,
         region=region,
     )
@@ -164,6 +176,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "CLEANUP_FUNCTION_ARN": settings.cleanup_function_arn,
         "DELETE_THREAD_STATE_MACHINE_ARN": settings.delete_thread_state_machine_arn,
         "RETENTION_DAYS": str(settings.retention_days),
+        "SPILL_BUCKET": settings.spill_bucket,
+        "SPILL_EXPIRATION_DAYS": str(settings.spill_expiration_days),
         "EVENT_BUS_NAME": settings.event_bus_name,
         "STACK_NAME": settings.stack_name,
     }

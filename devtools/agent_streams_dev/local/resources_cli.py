@@ -3,10 +3,11 @@
 ``sam local invoke`` and ``sam local start-api`` run each function in Docker with the
 template's environment, where ``!Ref ThreadsTable`` is just ``ThreadsTable``, and send its
 AWS calls to ``AWS_ENDPOINT_URL`` (a moto server). This creates at that endpoint what the
-template would: the tables and their index, the schedule group, the scheduler's
-dead-letter queue and the state machine, named ``<stack>-<LogicalId>`` as ``agent-streams
-local --aws-endpoint`` names them and as ``local.env.json`` (sam local's ``--env-vars``)
-expects them for the default stack name. Running it again changes nothing.
+template would: the tables and their index, the spill bucket, the schedule group, the
+scheduler's dead-letter queue and the state machine, named ``<stack>-<LogicalId>`` (the
+bucket in lower case) as ``agent-streams local --aws-endpoint`` names them and as
+``local.env.json`` (sam local's ``--env-vars``) expects them for the default stack name.
+Running it again changes nothing.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"at {endpoint} ({args.region}):")
     for logical_id, name in resources.table_names.items():
         print(f"  table {name} ({logical_id})")
+    print(f"  bucket {settings.spill_bucket} (SpillBucket)")
     print(f"  schedule group {settings.schedule_group}")
     print(f"  dead-letter queue {settings.scheduler_dlq_arn}")
     print(f"  state machine {resources.state_machine_arn}")

@@ -44,22 +44,24 @@ def pinned_ids(thread_id: str, stream_id: str) -> Iterator[None]:
 
 
 def create_sample_thread() -> str:
+    from agent_streams.api.validation import parse_arguments
     from agent_streams.service import threads
-    from agent_streams.service.arguments import CreateThreadArgs
+    from agent_streams_protocol.shapes import CreateThreadRequest
 
     thread_id, stream_id = sample_ids()
     with pinned_ids(thread_id, stream_id):
-        args = CreateThreadArgs.model_validate(read_event("create_thread.direct.json"))
+        args = parse_arguments(CreateThreadRequest, read_event("create_thread.direct.json"))
         return threads.create_thread(args).thread_id
 
 
 def create_sample_stream() -> str:
+    from agent_streams.api.validation import parse_arguments
     from agent_streams.service import streams
-    from agent_streams.service.arguments import CreateStreamArgs
+    from agent_streams_protocol.shapes import CreateStreamRequest
 
     thread_id, stream_id = sample_ids()
     with pinned_ids(thread_id, stream_id):
-        args = CreateStreamArgs.model_validate(read_event("create_stream.direct.json"))
+        args = parse_arguments(CreateStreamRequest, read_event("create_stream.direct.json"))
         return streams.create_stream(args)
 
 

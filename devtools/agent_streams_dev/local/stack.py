@@ -168,6 +168,7 @@ class LocalStack:
             stack_name=self.stack_name,
             region=self.region,
             clients=self.client,
+            parameters=self.parameters,
         )
         bus = self.parameters.get("EventBusName")
         if bus:

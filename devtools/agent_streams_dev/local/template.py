@@ -168,6 +168,16 @@ class Template:
             for logical_id, resource in self.of_type("AWS::DynamoDB::Table").items()
         }
 
+    def buckets(self, parameters: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
+        """The S3 buckets' properties, parameters and conditions resolved."""
+        return self._deployed("AWS::S3::Bucket", self.evaluator(parameters))
+
+    def bucket_policies(
+        self, parameters: Mapping[str, str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The bucket policies' properties (``Bucket`` is the bucket's logical id)."""
+        return self._deployed("AWS::S3::BucketPolicy", self.evaluator(parameters))
+
     def routes(self) -> dict[str, tuple[str, str]]:
         """Function logical id -> (method, path) of its HTTP API route."""
         integrations = self.of_type("AWS::ApiGatewayV2::Integration")

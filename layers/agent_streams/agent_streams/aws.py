@@ -27,8 +27,20 @@ creating_lock = threading.RLock()
 _clients: dict[tuple[str, str | None], Any] = {}
 _session: Any = None
 
-#: Connections per client: DynamoDB reads up to 16 streams at once (list_deltas).
-_POOL_SIZES = {"dynamodb": 32}
+#: Connections per client: DynamoDB reads up to 16 streams at once (list_deltas), S3
+#: up to 16 spilled parts.
+_POOL_SIZES = {"dynamodb": 32, "s3": 16}
+
+
+def _service_config(service: str) -> dict[str, Any]:
+    """Client options of one service. S3 at an endpoint of one's own (moto, LocalStack)
+    is addressed by path: ``bucket.localhost`` need not resolve; AWS itself keeps
+    botocore's choice (virtual-hosted)."""
+    if service == "s3" and (
+        os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    ):
+        return {"s3": {"addressing_style": "path"}}
+    return {}
 
 
 def session() -> Any:
@@ -119,6 +131,7 @@ def client(service: str, region: str | None = None) -> Any:
                     connect_timeout=3,
                     read_timeout=10,
                     max_pool_connections=_POOL_SIZES.get(service, 10),
+                    **_service_config(service),
                 ),
             )
             _clients[key] = found

@@ -40,10 +40,19 @@ class Settings:
     event_bus_name: str = "default"
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False
+    #: The S3 bucket holding parts too large for a delta item (``storage.spill``).
+    spill_bucket: str = ""
+    #: Days after which the bucket's lifecycle rule removes a spilled part's object; it
+    #: must outlive the part's delta (``service.ttl.min_spill_expiration_days``).
+    spill_expiration_days: int = 33
     #: The CloudFormation stack: the ``stack`` dimension of the service's metrics and in
     #: every lifecycle event's detail, so that two stacks in one account and region do not
     #: add up on one dashboard, and can share a bus.
     stack_name: str = ""
+    #: At most this many seconds of a synchronous deletion (``DELETE /streams/{id}``,
+    #: ``DELETE /threads/{id}/streams``) go to deleting before the rest is handed to the
+    #: state machine (HTTP 202). None: all the function's time but a safety margin.
+    sync_deletion_budget_seconds: float | None = None
     region: str | None = field(default=None)
 
     @property
@@ -74,13 +83,26 @@ _ENV_NAMES = {
     "retention_days": "RETENTION_DAYS",
     "event_bus_name": "EVENT_BUS_NAME",
     "log_parts": "LOG_PARTS",
+    "spill_bucket": "SPILL_BUCKET",
+    "spill_expiration_days": "SPILL_EXPIRATION_DAYS",
     "stack_name": "STACK_NAME",
+    "sync_deletion_budget_seconds": "SYNC_DELETION_BUDGET_SECONDS",
     "region": "AWS_REGION",
 }
 
 
 def _parse_bool(raw: str) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _parse_seconds(var: str, raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{var} must be a number of seconds, not {raw!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise ConfigurationError(f"{var} must be a positive number of seconds, not {raw!r}")
+    return seconds
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
@@ -90,7 +112,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         raw = env.get(var)
         if raw is None or raw == "":
             continue
-        if name == "retention_days":
+        if name in ("retention_days", "spill_expiration_days"):
             try:
                 days = int(raw)
             except ValueError:
@@ -100,6 +122,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
             if days < 1:
                 raise ConfigurationError(f"{var} must be at least 1, not {days}")
             values[name] = days
+        elif name == "sync_deletion_budget_seconds":
+            values[name] = _parse_seconds(var, raw)
         elif name == "log_parts":
             values[name] = _parse_bool(raw)
         else:

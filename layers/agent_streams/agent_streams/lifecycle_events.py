@@ -69,8 +69,8 @@ def stream_event(
     detail["status"] = stream.status
     _put(detail, "reason", stream.reason)
     detail["cursor"] = stream.next_start
-    _put(detail, "userId", stream.meta.user_id)
-    _put(detail, "format", stream.meta.format)
+    _put(detail, "userId", stream.meta.get("userId"))
+    _put(detail, "format", stream.meta.get("format"))
     if expired:
         detail["expired"] = True
     return LifecycleEvent(detail_type, detail, time_ms)

@@ -65,6 +65,9 @@ METRICS = frozenset(
         "SnapshotsSkipped",
         "SnapshotBytes",
         "SnapshotFailures",
+        # Parts too large for a delta item, stored in S3, and read back (storage.spill).
+        "PartsSpilled",
+        "SpilledPartsRead",
     }
 )
 

@@ -22,14 +22,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from agent_streams.aws import error_code, http_status
+from agent_streams.deadline import SAFETY_MARGIN_SECONDS, Deadline, current_deadline
 from agent_streams.observability import count, logger
 from agent_streams_protocol.errors import AgentStreamsError, InternalError, ServiceUnavailable
-
-if TYPE_CHECKING:
-    from agent_streams.service.context import Deadline
 
 T = TypeVar("T")
 
@@ -107,15 +105,12 @@ def is_transient(exc: BaseException) -> bool:
 def retry_deadline() -> Deadline:
     """When retries must stop: :data:`RESERVE_SECONDS` before the Lambda is stopped.
 
-    The handler's deadline (``service.context.current_deadline``) is the one of work
+    The handler's deadline (``deadline.current_deadline``) is the one of work
     that pages, which stops ``SAFETY_MARGIN_SECONDS`` before the Lambda would be
     stopped: with the template's 10-second functions that leaves nothing, and a
     throttled append could never be tried again. Retries of one request only need
     time to answer, so they may use that margin but :data:`RESERVE_SECONDS`.
     """
-    # Imported when used: the service's context imports the adapters that use this module.
-    from agent_streams.service.context import SAFETY_MARGIN_SECONDS, Deadline, current_deadline
-
     paging = current_deadline()
     return Deadline(paging.expires_at + SAFETY_MARGIN_SECONDS - RESERVE_SECONDS)
 

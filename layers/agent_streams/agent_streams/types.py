@@ -1,26 +1,47 @@
-"""Domain objects and their wire shapes (camelCase, absent fields omitted)."""
+"""Domain objects, and their replies in the wire's shapes (``agent_streams_protocol.shapes``).
+
+A stream's metadata is kept as the wire has it (:class:`~agent_streams_protocol.shapes.
+StreamMetadata`, absent fields absent): it is taken from ``create_stream``, stored and
+shown back whole, so a field added to its shape needs nothing here.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import cast
 
+from agent_streams_protocol import shapes
 from agent_streams_protocol.limits import DEFAULT_RETENTION_SECONDS
+from agent_streams_protocol.shapes import (
+    STREAM_STATUSES,
+    Part,
+    StreamFormat,
+    StreamMetadata,
+    StreamStatus,
+    ThreadStatus,
+)
 
-StreamStatus = Literal["streaming", "finished", "aborted"]
-StreamFormat = Literal["UIMessageChunk", "TextStreamPart"]
-ThreadStatus = Literal["active", "deleting"]
+#: The reasons a deletion aborts a streaming stream with before purging it: a stream
+#: aborted so is being deleted, and live reads end as for a deleted one.
+DELETED_REASON = "deleted"
+THREAD_DELETED_REASON = "thread deleted"
+DELETION_REASONS = frozenset({DELETED_REASON, THREAD_DELETED_REASON})
 
-STREAM_STATUSES: tuple[StreamStatus, ...] = ("streaming", "finished", "aborted")
-
-Json = Any
-Part = dict[str, Any]
-
-
-def _put(target: dict[str, Any], key: str, value: Any) -> None:
-    if value is not None:
-        target[key] = value
+__all__ = [
+    "DELETED_REASON",
+    "DELETION_REASONS",
+    "STREAM_STATUSES",
+    "THREAD_DELETED_REASON",
+    "Delta",
+    "Part",
+    "Stream",
+    "StreamFormat",
+    "StreamMetadata",
+    "StreamStatus",
+    "Thread",
+    "ThreadStatus",
+]
 
 
 @dataclass(slots=True)
@@ -36,26 +57,23 @@ class Thread:
     execution_arn: str | None = None
     deletion_attempt: int = 0
 
-    def to_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {"threadId": self.thread_id}
-        _put(wire, "userId", self.user_id)
-        _put(wire, "title", self.title)
-        _put(wire, "summary", self.summary)
-        wire["status"] = self.status
-        wire["createdAt"] = self.created_at
+    def to_wire(self) -> shapes.Thread:
+        wire: shapes.Thread = {
+            "threadId": self.thread_id,
+            "status": self.status,
+            "createdAt": self.created_at,
+        }
+        if self.user_id is not None:
+            wire["userId"] = self.user_id
+        if self.title is not None:
+            wire["title"] = self.title
+        if self.summary is not None:
+            wire["summary"] = self.summary
         return wire
 
 
-@dataclass(slots=True)
-class StreamMetadata:
-    """What the writer says about a stream when it creates it."""
-
-    format: StreamFormat | None = None
-    user_id: str | None = None
-    agent_name: str | None = None
-    model: str | None = None
-    provider: str | None = None
-    provider_options: dict[str, Any] | None = None
+def _no_metadata() -> StreamMetadata:
+    return {}
 
 
 @dataclass(slots=True)
@@ -68,7 +86,8 @@ class Stream:
     created_at: int
     last_heartbeat: int
     next_start: int = 0
-    meta: StreamMetadata = field(default_factory=StreamMetadata)
+    #: What the writer said about the stream, as the wire has it.
+    meta: StreamMetadata = field(default_factory=_no_metadata)
     reason: str | None = None
     ended_at: int | None = None
     #: Names of the pending EventBridge schedules, so they can be cancelled.
@@ -101,29 +120,45 @@ class Stream:
             self.status == "aborted" and self.retention_seconds is not None
         )
 
-    def message(self) -> dict[str, Any]:
+    def message(self) -> shapes.StreamMessage:
         """The reference's ``publicStreamMessage``."""
-        wire: dict[str, Any] = {"streamId": self.stream_id, "status": self.status}
-        _put(wire, "format", self.meta.format)
-        wire["order"] = self.order
-        wire["stepOrder"] = self.step_order
-        _put(wire, "userId", self.meta.user_id)
-        _put(wire, "agentName", self.meta.agent_name)
-        _put(wire, "model", self.meta.model)
-        _put(wire, "provider", self.meta.provider)
-        _put(wire, "providerOptions", self.meta.provider_options)
-        return wire
+        return {
+            "streamId": self.stream_id,
+            "status": self.status,
+            "order": self.order,
+            "stepOrder": self.step_order,
+            **self.meta,
+        }
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> shapes.StreamState:
         """``get_stream``'s reply: the stream message with its state."""
-        wire = self.message()
+        # The message, grown into the state by the assignments below (each one checked).
+        wire = cast(shapes.StreamState, self.message())
         wire["threadId"] = self.thread_id
-        _put(wire, "reason", self.reason)
         wire["lastHeartbeat"] = self.last_heartbeat
-        _put(wire, "endedAt", self.ended_at)
         wire["nextStart"] = self.next_start
+        if self.reason is not None:
+            wire["reason"] = self.reason
+        if self.ended_at is not None:
+            wire["endedAt"] = self.ended_at
         wire["retentionSeconds"] = self.retention_ms // 1000
         return wire
+
+
+@dataclass(frozen=True, slots=True)
+class SpilledPart:
+    """A part stored in S3 (too large for its delta's item), and where it goes back."""
+
+    #: Where its marker is in the delta's stored parts text, and the marker's length.
+    offset: int
+    length: int
+    #: The object's key, and the part's JSON there: its bytes, its ``"``, ``\\``, ``,``
+    #: and ``:`` (what a reply adds to it, ``service.reply_sizes.delta_reply_bytes``), and
+    #: its SHA-256 (hex).
+    key: str
+    size: int
+    grows: int
+    sha256: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +167,14 @@ class Delta:
     start: int
     end: int
     #: The parts as stored: compact JSON, so reads can pass them on without re-encoding.
+    #: With ``spilled``, some of them are markers standing for parts stored in S3:
+    #: ``Repository.resolve_deltas`` puts those back before the delta is read.
     parts_json: str
+    spilled: tuple[SpilledPart, ...] = ()
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> shapes.StreamDelta:
+        if self.spilled:
+            raise ValueError(f"delta {self.stream_id}:{self.start} has spilled parts to resolve")
         return {
             "streamId": self.stream_id,
             "start": self.start,

@@ -94,14 +94,20 @@ class DeltaConflict(AgentStreamsError):
 
 
 class DeltaTooLarge(AgentStreamsError):
-    """A delta would not fit in one DynamoDB item (413)."""
+    """A delta (or the request carrying it) is larger than the service stores (413).
+
+    ``message`` says which limit and what to do instead; by default, the item's.
+    """
 
     status = 413
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, message: str | None = None) -> None:
         super().__init__(
-            f"delta item would be {size} bytes, over the {limit}-byte limit; "
-            "split the parts into smaller deltas"
+            message
+            or (
+                f"delta item would be {size} bytes, over the {limit}-byte limit; "
+                "split the parts into smaller deltas"
+            )
         )
         self.size = size
         self.limit = limit

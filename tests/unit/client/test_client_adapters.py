@@ -36,6 +36,7 @@ from agent_streams_client.adapters.access import get, to_plain
 from . import adapter_events as E
 from .fake_clock import run
 from .helpers import make_streamer
+from .service import Service
 
 EXPECTED: dict[str, list[dict[str, Any]]] = json.loads(
     (Path(__file__).parent / "adapter_expected.json").read_text()
@@ -365,18 +366,18 @@ def test_a_raising_sdk_stream_yields_an_error_chunk_then_raises() -> None:
     assert text(seen) == "Hi"
 
 
-def test_adapter_into_a_delta_streamer() -> None:
+def test_adapter_into_a_delta_streamer(service: Service) -> None:
     async def body() -> None:
-        backend, _, streamer = make_streamer(throttle_ms=0)
+        _, _, streamer = make_streamer(service, throttle_ms=0)
         await streamer.consume(anthropic_chunks(E.ANTHROPIC_TOOL))
-        stored = backend.parts(streamer.stream_id or "")
+        stored = service.parts(streamer.stream_id or "")
         assert stored[0] == {"type": "start"}
         assert stored[-1]["type"] == "finish"
-        assert backend.streams[streamer.stream_id or ""]["nextStart"] == len(
+        assert service.stream(streamer.stream_id or "")["nextStart"] == len(
             EXPECTED["ANTHROPIC_TOOL"]
         )
 
-        backend2, _, failing_streamer = make_streamer(throttle_ms=0)
+        _, _, failing_streamer = make_streamer(service, throttle_ms=0)
 
         async def broken() -> AsyncIterator[dict[str, Any]]:
             yield E.CHAT_TEXT[1]
@@ -384,9 +385,9 @@ def test_adapter_into_a_delta_streamer() -> None:
 
         with pytest.raises(TimeoutError):
             await failing_streamer.consume(openai_chat_chunks(broken()))
-        stream = backend2.streams[failing_streamer.stream_id or ""]
+        stream = service.stream(failing_streamer.stream_id or "")
         assert (stream["status"], stream["reason"]) == ("aborted", "model timed out")
-        assert backend2.parts(failing_streamer.stream_id or "")[-1] == {
+        assert service.parts(failing_streamer.stream_id or "")[-1] == {
             "type": "error",
             "errorText": "model timed out",
         }

@@ -1,28 +1,22 @@
 """The client against the real Lambda handlers (moto-backed stack from tests/conftest.py).
 
-Direct invoke through ``InProcessTransport``, and HTTP through a local server that
-turns requests into API Gateway (payload 2.0) events the way API Gateway does
-(path parameters split out, query string decoded). This checks the client's
-routes, query formats and reply mapping against the server itself, not a fake.
+Direct invoke through ``InProcessTransport``, and HTTP through ``gateway.py`` (API
+Gateway's events in front of the handlers). This checks the client's routes, query
+formats and reply mapping against the server itself, not a fake.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from agent_streams_client.delta_streamer import DeltaStreamer
 from agent_streams_client.errors import PartTooLarge
 from agent_streams_client.inprocess_transport import InProcessTransport
-from agent_streams_client.routes import ROUTES
 from agent_streams_client.streams_client import StreamsClient
 from agent_streams_protocol.errors import (
     DeltaConflict,
@@ -30,97 +24,12 @@ from agent_streams_protocol.errors import (
     ThreadNotFound,
     ValidationError,
 )
+from agent_streams_protocol.limits import MAX_PART_BYTES
+from agent_streams_protocol.materialize import derive_ui_messages
 
 from .fake_clock import run
+from .gateway import gateway
 from .helpers import td
-
-pytest.importorskip("moto")
-Api = pytest.importorskip("tests.helpers").Api
-load_function = pytest.importorskip("tests.helpers").load_function
-
-_ROUTES = [(route.method, route.path, operation) for operation, route in ROUTES.items()]
-
-
-def _match(method: str, path: str) -> tuple[str, str, dict[str, str]] | None:
-    for route_method, template, operation in _ROUTES:
-        if route_method != method:
-            continue
-        want = template.strip("/").split("/")
-        got = path.strip("/").split("/")
-        if len(want) != len(got):
-            continue
-        params: dict[str, str] = {}
-        for w, g in zip(want, got, strict=True):
-            if w.startswith("{"):
-                params[w[1:-1]] = g
-            elif w != g:
-                break
-        else:
-            return operation, template, params
-    return None
-
-
-@contextmanager
-def gateway(api: Any) -> Iterator[str]:
-    """A stand-in API Gateway in front of the handlers."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode() if length else None
-            parts = urlsplit(self.path)
-            found = _match(self.command, parts.path)
-            headers: dict[str, str] = {}
-            if found is None:
-                status, body = 404, json.dumps({"message": "Not Found"})
-            else:
-                operation, template, params = found
-                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                event = {
-                    "version": "2.0",
-                    "routeKey": f"{self.command} {template}",
-                    "rawPath": parts.path,
-                    "rawQueryString": parts.query,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "queryStringParameters": query or None,
-                    "pathParameters": params or None,
-                    "requestContext": {
-                        "http": {"method": self.command, "path": parts.path},
-                        "requestId": "r",
-                        "routeKey": f"{self.command} {template}",
-                    },
-                    "body": raw,
-                    "isBase64Encoded": False,
-                }
-                response = load_function(operation).handler(event, api.context)
-                status, body = response["statusCode"], response.get("body")
-                headers = response.get("headers") or {}
-            data = (body or "").encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            if "Retry-After" in headers:
-                self.send_header("Retry-After", headers["Retry-After"])
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_DELETE = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @contextmanager
@@ -157,6 +66,13 @@ def test_every_operation_against_the_handlers(api: Any, way: str) -> None:
         assert (state["status"], state["nextStart"], state["threadId"]) == ("streaming", 2, tid)
         await c.finish_stream(sid, final_delta={"start": 2, "end": 3, "parts": [td("c")]})
         assert (await c.get_stream(sid))["status"] == "finished"
+        message = await c.get_stream_message(sid)
+        assert (message["status"], message["cursor"]) == ("finished", 3)
+        public = await c.list_streams(tid, statuses=["finished"])
+        deltas = await c.list_deltas(tid, {sid: 0})
+        assert message["uiMessage"] == derive_ui_messages(tid, public, deltas)[0]
+        kept = await c.create_stream(tid, order=4, step_order=0, retention_seconds=60)
+        assert (await c.get_stream(kept))["retentionSeconds"] == 60
         assert await c.add_delta(sid, start=3, end=4, parts=[td("late")]) is False
         assert await c.abort_stream(sid, reason="r") is False
         messages = await c.streaming_messages(tid, order=2, step_order=1, status="success")
@@ -203,7 +119,7 @@ def test_streamer_and_follower_against_the_handlers(api: Any, way: str) -> None:
                 await s.add_parts([td(w, "t")])
                 await asyncio.sleep(0)
             with pytest.raises(PartTooLarge):
-                await s.add_parts([td("x" * 500_000, "t")])
+                await s.add_parts([td("x" * MAX_PART_BYTES, "t")])
             await s.add_parts([{"type": "text-end", "id": "t"}, {"type": "finish"}])
         final = [m async for m in c.follow(tid, stop_when_idle=True, poll_interval=0.01)][-1]
         text = "".join(p["text"] for p in final[0]["parts"] if p["type"] == "text")

@@ -1,6 +1,6 @@
 """Writer, reader and CLI together over real HTTP, with the real materialiser.
 
-The backend is the in-memory fake behind the contract's routes; the
+Behind the HTTP server are the real handlers on moto (``gateway.py``); the
 materialiser is ``agent_streams_protocol.materialize``.
 """
 
@@ -22,10 +22,10 @@ from agent_streams_client.retry import RetryPolicy
 from agent_streams_client.streams_client import StreamsClient
 
 from . import adapter_events as E
-from .fake_backend import FakeBackend
 from .fake_clock import run
-from .fake_http_backend import serve
+from .gateway import gateway
 from .helpers import td
+from .service import Service
 
 pytest.importorskip("agent_streams_protocol.materialize")
 
@@ -34,13 +34,12 @@ def _text_of(message: dict[str, Any]) -> str:
     return "".join(p.get("text", "") for p in message["parts"] if p.get("type") == "text")
 
 
-def test_a_pipeline_writes_over_http_and_a_reader_follows_it() -> None:
-    backend = FakeBackend()
-    backend.make_thread("t1")
+def test_a_pipeline_writes_over_http_and_a_reader_follows_it(service: Service) -> None:
+    thread_id = service.thread()
 
     async def pipeline(client: StreamsClient) -> None:
         async with DeltaStreamer(
-            client, thread_id="t1", order=0, step_order=0, throttle_ms=5
+            client, thread_id=thread_id, order=0, step_order=0, throttle_ms=5
         ) as streamer:
             converter_opts: dict[str, Any] = {"send_finish": False}
             async for chunk in openai_chat_chunks(E.CHAT_TOOLS, **converter_opts):
@@ -56,19 +55,19 @@ def test_a_pipeline_writes_over_http_and_a_reader_follows_it() -> None:
                 await streamer.add_parts([chunk])
 
     async def body() -> list[list[dict[str, Any]]]:
-        with serve(backend) as url:
+        with gateway(service.api) as url:
             async with StreamsClient.http(url) as client:
                 writer = asyncio.ensure_future(pipeline(client))
                 seen = []
                 async for messages in client.follow(
-                    "t1", poll_interval=0.005, stop_when_idle=False
+                    thread_id, poll_interval=0.005, stop_when_idle=False
                 ):
                     seen.append(messages)
                     if writer.done() and messages[0].get("status") == "success":
                         break
                 await writer
                 # A fresh reader after the fact sees the same final message.
-                final = [m async for m in client.follow("t1", stop_when_idle=True)]
+                final = [m async for m in client.follow(thread_id, stop_when_idle=True)]
                 seen.append(final[-1])
                 return seen
 
@@ -86,12 +85,12 @@ def test_a_pipeline_writes_over_http_and_a_reader_follows_it() -> None:
     assert seen[-2] == seen[-1]
 
 
-def test_follow_cli_once_prints_the_thread() -> None:
-    backend = FakeBackend()
-    backend.make_thread("t1")
+def test_follow_cli_once_prints_the_thread(service: Service) -> None:
+    thread_id = service.thread()
     sid = str(
-        backend.op_create_stream(
-            {"threadId": "t1", "order": 0, "stepOrder": 0, "format": "UIMessageChunk"}
+        service.invoke(
+            "create_stream",
+            {"threadId": thread_id, "order": 0, "stepOrder": 0, "format": "UIMessageChunk"},
         )
     )
     parts = [
@@ -107,17 +106,15 @@ def test_follow_cli_once_prints_the_thread() -> None:
         {"type": "finish-step"},
         {"type": "finish"},
     ]
-    backend.op_finish_stream(
-        {
-            "streamId": sid,
-            "finalDelta": {"streamId": sid, "start": 0, "end": len(parts), "parts": parts},
-        }
-    )
+    service.finish(sid, {"start": 0, "end": len(parts), "parts": parts})
     out = io.StringIO()
     parser = argparse.ArgumentParser()
     follow_cli.add_arguments(parser)
-    with serve(backend) as url:
-        args = parser.parse_args(["t1", "--url", url, "--once", "--poll-interval", "0.01"])
+    with gateway(service.api) as url:
+        # After "--": a generated id may start with "-".
+        args = parser.parse_args(
+            ["--url", url, "--once", "--poll-interval", "0.01", "--", thread_id]
+        )
         assert follow_cli.run(args, out) == 0
     text = out.getvalue()
     assert "Hello\nworld" in text

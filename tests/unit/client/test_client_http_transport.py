@@ -446,3 +446,16 @@ def test_invalid_construction() -> None:
         HttpTransport("localhost:3000")
     with pytest.raises(ValueError, match="operation"):
         run(HttpTransport("http://x").call("nope", {}))
+
+
+def test_a_body_with_half_a_character_escapes_only_it() -> None:
+    from agent_streams_client.transport import json_body
+
+    part = {"type": "data-x", "data": "é🙂" * 1000 + "\ud83d" + '"'}
+    body = json_body({"parts": [part]})
+    assert json.loads(body) == {"parts": [part]}
+    assert b"\\ud83d" in body
+    # Only the lone surrogate is escaped: the rest is UTF-8 as it is (not 3x its bytes).
+    plain = json.dumps({"parts": [{**part, "data": part["data"][:-2] + '"'}]},
+                       separators=(",", ":"), ensure_ascii=False).encode()  # fmt: skip
+    assert len(body) == len(plain) + len("\\ud83d")

@@ -21,6 +21,7 @@ from agent_streams_protocol.errors import ServiceUnavailable, StreamNotFound
 
 from .fake_clock import FakeClock, run, wait_until
 from .helpers import make_streamer, td, text_of
+from .service import Service
 
 
 def test_the_policy_waits_at_least_the_retry_after_it_was_asked_within_bounds() -> None:
@@ -91,32 +92,33 @@ def test_a_direct_invoke_service_unavailable_carries_the_retry_after_of_its_mess
     ids=["in-process", "transport"],
 )
 def test_a_throttled_writer_sends_the_same_delta_again_after_the_retry_after(
-    error: Exception,
+    service: Service, error: Exception
 ) -> None:
     async def body() -> None:
         aborted: list[str] = []
-        backend, clock, s = make_streamer(
+        wire, clock, s = make_streamer(
+            service,
             clock=FakeClock(autojump=True),
             throttle_ms=0,
             heartbeat_interval_s=math.inf,
             on_async_abort=aborted.append,
         )
         await s.add_parts([td("a")])
-        await wait_until(lambda: backend.count("add_delta") == 1)
-        backend.inject("add_delta", error, times=3)
-        backend.inject("finish_stream", error, times=2)
+        await wait_until(lambda: wire.count("add_delta") == 1)
+        wire.inject("add_delta", error, times=3)
+        wire.inject("finish_stream", error, times=2)
         for count, text in enumerate("bc", 2):
             await s.add_parts([td(text)])
-            await wait_until(lambda n=count: len(backend.parts(s.stream_id or "")) == n)
+            await wait_until(lambda n=count: len(service.parts(s.stream_id or "")) == n)
         await s.add_parts([td("d")])
         await s.finish()
         assert s.finished
         assert aborted == []
         stream_id = s.stream_id or ""
-        assert text_of(backend.parts(stream_id)) == "abcd"
-        assert backend.streams[stream_id]["status"] == "finished"
+        assert text_of(service.parts(stream_id)) == "abcd"
+        assert service.stream(stream_id)["status"] == "finished"
         # The refused requests were sent again as they were, none skipped or merged away.
-        sent = [(a["start"], a["end"]) for a in backend.args_of("add_delta")]
+        sent = [(a["start"], a["end"]) for a in wire.args_of("add_delta")]
         assert sent == sorted(sent)
         assert len(set(sent)) < len(sent)
         # Each retry waited at least what the server asked.

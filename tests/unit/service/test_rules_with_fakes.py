@@ -13,20 +13,9 @@ from typing import Any
 
 import pytest
 
+from agent_streams.api.validation import parse_arguments
 from agent_streams.service import appends, deletion, lifecycle, streams, threads
-from agent_streams.service.arguments import (
-    AbortStreamArgs,
-    AbortStreamsByOrderArgs,
-    CleanupStreamArgs,
-    CreateStreamArgs,
-    CreateThreadArgs,
-    DeleteThreadStreamsPageArgs,
-    DeltaArgs,
-    FinishStreamArgs,
-    ListDeltasArgs,
-    StreamArgs,
-    ThreadArgs,
-)
+from agent_streams.service.arguments import CleanupStreamArgs, DeleteThreadStreamsPageArgs
 from agent_streams.service.context import Services, use_services
 from agent_streams.storage.repository import Repository
 from agent_streams_protocol.errors import (
@@ -36,6 +25,17 @@ from agent_streams_protocol.errors import (
     ThreadNotFound,
 )
 from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
+from agent_streams_protocol.shapes import (
+    AbortStreamRequest,
+    AbortStreamsByOrderRequest,
+    CreateStreamRequest,
+    CreateThreadRequest,
+    FinishStreamRequest,
+    ListDeltasRequest,
+    StreamDelta,
+    StreamRequest,
+    ThreadRequest,
+)
 from tests.conftest import Stack
 from tests.fakes import InMemoryScheduler, InMemoryWorkflows, ManualClock
 
@@ -69,7 +69,7 @@ class Fakes:
     def fire_due(self) -> None:
         for due in self.scheduler.take_due(self.clock.now_ms()):
             if due.target == "timeout":
-                lifecycle.timeout_stream(StreamArgs(streamId=due.stream_id))
+                lifecycle.timeout_stream(StreamRequest(streamId=due.stream_id))
             else:
                 lifecycle.cleanup_stream(CleanupStreamArgs(streamId=due.stream_id))
 
@@ -101,15 +101,17 @@ def fakes(stack: Stack) -> Fakes:
 
 
 def new_thread(**fields: Any) -> str:
-    return threads.create_thread(CreateThreadArgs(**fields)).thread_id
+    return threads.create_thread(CreateThreadRequest(**fields)).thread_id
 
 
 def new_stream(thread_id: str, order: int = 0, step: int = 0) -> str:
-    return streams.create_stream(CreateStreamArgs(threadId=thread_id, order=order, stepOrder=step))
+    return streams.create_stream(
+        CreateStreamRequest(threadId=thread_id, order=order, stepOrder=step)
+    )
 
 
-def delta(stream_id: str, start: int, end: int | None = None, text: str = "x") -> DeltaArgs:
-    return DeltaArgs(
+def delta(stream_id: str, start: int, end: int | None = None, text: str = "x") -> StreamDelta:
+    return StreamDelta(
         streamId=stream_id,
         start=start,
         end=start + 1 if end is None else end,
@@ -118,7 +120,7 @@ def delta(stream_id: str, start: int, end: int | None = None, text: str = "x") -
 
 
 def status(stream_id: str) -> str:
-    return streams.get_stream(StreamArgs(streamId=stream_id)).status
+    return streams.get_stream(StreamRequest(streamId=stream_id)).status
 
 
 class TestBudgets:
@@ -143,7 +145,7 @@ class TestBudgets:
     def test_finish_arms_cleanup_and_cancels_the_timeout(self, fakes: Fakes) -> None:
         stream = new_stream(new_thread())
         fakes.scheduler.calls.clear()
-        streams.finish_stream(FinishStreamArgs(streamId=stream))
+        streams.finish_stream(FinishStreamRequest(streamId=stream))
         assert [op for op, _ in fakes.scheduler.calls] == ["create", "delete"]
         assert [s.target for s in fakes.scheduler.pending.values()] == ["cleanup"]
 
@@ -152,8 +154,11 @@ class TestBudgets:
         ids = [new_stream(thread, order=n) for n in range(10)]
         fakes.repo.calls.clear()
         cursors = [{"streamId": s, "cursor": 0} for s in ids]
-        appends.list_deltas(ListDeltasArgs.model_validate({"threadId": thread, "cursors": cursors}))
-        assert dict(fakes.repo.calls) == {"read_deltas": 1}
+        appends.list_deltas(
+            parse_arguments(ListDeltasRequest, {"threadId": thread, "cursors": cursors})
+        )
+        # One read of all cursors; putting spilled parts back reads nothing when none is.
+        assert dict(fakes.repo.calls) == {"read_deltas": 1, "resolve_deltas": 1}
 
 
 class TestAppends:
@@ -166,22 +171,22 @@ class TestAppends:
         assert raised.value.expected_start == 2
         with pytest.raises(DeltaConflict):
             appends.add_delta(delta(stream, 3))
-        assert streams.get_stream(StreamArgs(streamId=stream)).next_start == 2
+        assert streams.get_stream(StreamRequest(streamId=stream)).next_start == 2
 
     def test_nothing_after_a_terminal_state(self, fakes: Fakes) -> None:
         stream = new_stream(new_thread())
-        streams.abort_stream(AbortStreamArgs(streamId=stream, reason="stop"))
+        streams.abort_stream(AbortStreamRequest(streamId=stream, reason="stop"))
         result = appends.add_delta(delta(stream, 0))
         assert (result.accepted, result.status) == (False, "aborted")
-        assert streams.abort_stream(AbortStreamArgs(streamId=stream, reason="again")) is False
-        assert streams.finish_stream(FinishStreamArgs(streamId=stream)) == "aborted"
+        assert streams.abort_stream(AbortStreamRequest(streamId=stream, reason="again")) is False
+        assert streams.finish_stream(FinishStreamRequest(streamId=stream)) == "aborted"
 
     def test_other_threads_cursors_are_ignored(self, fakes: Fakes) -> None:
         stream = new_stream(new_thread())
         appends.add_delta(delta(stream, 0))
         other = new_thread()
-        args = ListDeltasArgs.model_validate(
-            {"threadId": other, "cursors": [{"streamId": stream, "cursor": 0}]}
+        args = parse_arguments(
+            ListDeltasRequest, {"threadId": other, "cursors": [{"streamId": stream, "cursor": 0}]}
         )
         assert appends.list_deltas(args) == []
 
@@ -193,7 +198,7 @@ class TestThreads:
         with pytest.raises(ThreadNotFound):
             new_stream(new_thread_id())
         thread = new_thread()
-        threads.delete_thread(ThreadArgs(threadId=thread))
+        threads.delete_thread(ThreadRequest(threadId=thread))
         with pytest.raises(ThreadDeleting):
             new_stream(thread)
         assert fakes.scheduler.pending == {}
@@ -202,12 +207,12 @@ class TestThreads:
         self, fakes: Fakes
     ) -> None:
         thread = new_thread()
-        first = threads.delete_thread(ThreadArgs(threadId=thread))
-        assert threads.delete_thread(ThreadArgs(threadId=thread)) == first
+        first = threads.delete_thread(ThreadRequest(threadId=thread))
+        assert threads.delete_thread(ThreadRequest(threadId=thread)) == first
         fakes.workflows.running.discard(first)
-        second = threads.delete_thread(ThreadArgs(threadId=thread))
+        second = threads.delete_thread(ThreadRequest(threadId=thread))
         assert second != first
-        assert threads.get_thread(ThreadArgs(threadId=thread)).deletion_attempt == 2
+        assert threads.get_thread(ThreadRequest(threadId=thread)).deletion_attempt == 2
 
 
 class TestTimeouts:
@@ -216,7 +221,7 @@ class TestTimeouts:
         fakes.advance(TIMEOUT_MS - 1)
         assert status(stream) == "streaming"
         fakes.advance(1)
-        assert streams.get_stream(StreamArgs(streamId=stream)).reason == "timeout"
+        assert streams.get_stream(StreamRequest(streamId=stream)).reason == "timeout"
 
     def test_writes_re_arm_for_ten_minutes_after_the_last_one(self, fakes: Fakes) -> None:
         stream = new_stream(new_thread())
@@ -239,7 +244,7 @@ class TestTimeouts:
             return original(*args, **kwargs)
 
         fakes.repo.abort = abort_after_a_write  # type: ignore[method-assign]
-        lifecycle.timeout_stream(StreamArgs(streamId=stream))
+        lifecycle.timeout_stream(StreamRequest(streamId=stream))
         fakes.repo.abort = original  # type: ignore[method-assign]
         assert status(stream) == "streaming"
         assert [s.at_ms for s in fakes.scheduler.pending.values()] == [START + 2 * TIMEOUT_MS]
@@ -250,12 +255,12 @@ class TestCleanupAndDeletion:
         stream = new_stream(new_thread())
         for start in range(5):
             appends.add_delta(delta(stream, start))
-        streams.finish_stream(FinishStreamArgs(streamId=stream))
+        streams.finish_stream(FinishStreamRequest(streamId=stream))
         fakes.advance(CLEANUP_DELAY_MS - 1)
         assert status(stream) == "finished"
         fakes.advance(1)
         with pytest.raises(StreamNotFound):
-            streams.get_stream(StreamArgs(streamId=stream))
+            streams.get_stream(StreamRequest(streamId=stream))
         assert fakes.repo.delta_starts(stream, None, 100) == ([], True)
 
     def test_thread_streams_are_deleted_in_every_state(self, fakes: Fakes) -> None:
@@ -263,14 +268,14 @@ class TestCleanupAndDeletion:
         ids = [new_stream(thread, order=n) for n in range(3)]
         for s in ids:
             appends.add_delta(delta(s, 0))
-        streams.finish_stream(FinishStreamArgs(streamId=ids[0]))
+        streams.finish_stream(FinishStreamRequest(streamId=ids[0]))
         streams.abort_streams_by_order(
-            AbortStreamsByOrderArgs(threadId=thread, order=1, reason="x")
+            AbortStreamsByOrderRequest(threadId=thread, order=1, reason="x")
         )
         result = deletion.delete_thread_streams_page(DeleteThreadStreamsPageArgs(threadId=thread))
         assert result.is_done
         for s in ids:
             with pytest.raises(StreamNotFound):
-                streams.get_stream(StreamArgs(streamId=s))
+                streams.get_stream(StreamRequest(streamId=s))
             assert fakes.repo.delta_starts(s, None, 100) == ([], True)
         assert fakes.scheduler.pending == {}

@@ -37,11 +37,11 @@ DELTA_TTL = NOW // 1000 + 86_400
 #: Metadata with every StreamMessage field, and options that need an exact JSON round trip.
 FULL_META = StreamMetadata(
     format="UIMessageChunk",
-    user_id="user-1",
-    agent_name="agent",
+    userId="user-1",
+    agentName="agent",
     model="gpt-x",
     provider="openai",
-    provider_options={"openai": {"effort": "low", "mix": [1, 2.5, None, True, "é"]}},
+    providerOptions={"openai": {"effort": "low", "mix": [1, 2.5, None, True, "é"]}},
 )
 
 PARTS = '[{"type":"text-delta","id":"t","delta":"hi"}]'

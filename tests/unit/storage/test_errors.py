@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from pynamodb.exceptions import GetError, TransactWriteError, VerboseClientError
 
 from agent_streams import retries
-from agent_streams.service.context import Deadline, set_deadline
+from agent_streams.deadline import Deadline, set_deadline
 from agent_streams.storage import errors
 from agent_streams_protocol.errors import (
     AgentStreamsError,
@@ -179,7 +179,7 @@ def test_what_is_not_transient_is_not_retried(slept: list[float]) -> None:
 def test_no_retry_sleeps_past_the_deadline(
     slept: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent_streams.service.context import SAFETY_MARGIN_SECONDS
+    from agent_streams.deadline import SAFETY_MARGIN_SECONDS
 
     # Retries may go on RESERVE_SECONDS short of the Lambda's end, the paging deadline
     # plus its margin: here that is now.

@@ -144,10 +144,10 @@ def test_a_created_stream_reads_back_exactly(repo: Repository) -> None:
 
 
 def test_provider_options_round_trip_as_json(repo: Repository) -> None:
-    seed(repo, stream("s1", meta=replace(FULL_META, provider_options={"a": (1, 2), "b": {}})))
+    seed(repo, stream("s1", meta={**FULL_META, "providerOptions": {"a": (1, 2), "b": {}}}))
     found = repo.get_stream("s1", NOW)
     assert found is not None
-    assert found.meta.provider_options == {"a": [1, 2], "b": {}}
+    assert found.meta.get("providerOptions") == {"a": [1, 2], "b": {}}
 
 
 def test_create_stream_in_a_deleting_thread_is_refused(repo: Repository) -> None:
@@ -205,22 +205,20 @@ def test_get_stream_ignores_expired_streams(
 
 
 def test_storage_hands_out_copies(repo: Repository) -> None:
-    given = stream("s1", order=1, meta=replace(FULL_META, provider_options={"k": {"v": 1}}))
+    given = stream("s1", order=1, meta={**FULL_META, "providerOptions": {"k": {"v": 1}}})
     seed(repo, given)
     kept = repo.get_stream("s1", NOW)
     given.status = "aborted"
-    assert given.meta.provider_options is not None
-    given.meta.provider_options["k"]["v"] = 2
+    given.meta["providerOptions"]["k"]["v"] = 2
     for got in (
         repo.get_stream("s1", NOW),
         repo.list_streams("t1", ["streaming"], 0, NOW, 10)[0],
         repo.thread_streams("t1", 10)[0],
     ):
         assert got is not None
-        assert got.meta.provider_options is not None
         got.status = "finished"
         got.next_start = 99
-        got.meta.provider_options["k"]["v"] = 3
+        got.meta["providerOptions"]["k"]["v"] = 3
     outcome = repo.finish("s1", NOW, None, "cleanup-s1", LIVE)
     assert outcome.after is not None
     assert outcome.before is not None

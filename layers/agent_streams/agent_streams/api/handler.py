@@ -17,8 +17,9 @@ from agent_streams.api.http import (
 )
 from agent_streams.api.operation import Operation
 from agent_streams.api.reply_limit import direct_reply, http_reply_bytes, too_large
-from agent_streams.api.validation import parse_arguments
+from agent_streams.api.validation import adapter, parse_arguments
 from agent_streams.config import ConfigurationError, get_settings
+from agent_streams.deadline import SAFETY_MARGIN_SECONDS, Deadline, set_deadline
 from agent_streams.observability import (
     capture_lambda_handler,
     count,
@@ -26,13 +27,7 @@ from agent_streams.observability import (
     metrics,
     use_stack_dimension,
 )
-from agent_streams.service.context import (
-    SAFETY_MARGIN_SECONDS,
-    Deadline,
-    reset_caller,
-    set_caller,
-    set_deadline,
-)
+from agent_streams.service.context import reset_caller, set_caller
 from agent_streams_protocol.errors import AgentStreamsError, ServiceUnavailable
 from agent_streams_protocol.limits import MAX_REPLY_BYTES
 
@@ -73,14 +68,14 @@ def _error(error: AgentStreamsError) -> dict[str, Any]:
 
 
 def serve_http(operation: Operation[Any, Any], event: dict[str, Any]) -> dict[str, Any]:
-    route = operation.http
-    if route is None:
+    served = operation.http
+    if served is None:
         return _error(ServiceUnavailable(f"{operation.name} is not served over HTTP"))
     caller = None
     try:
         caller = set_caller(jwt_subject(event))
-        args = parse_arguments(operation.arguments, http_arguments(event, route))
-        response = respond(route.reply(operation.run(args)))
+        args = parse_arguments(operation.arguments, http_arguments(event, served.route))
+        response = respond(served.answer(operation.run(args)))
         size = http_reply_bytes(response)
         if size > MAX_REPLY_BYTES:
             raise too_large(operation.name, size, operation.too_large_hint)
@@ -103,9 +98,9 @@ def _start_process() -> None:
 
 
 def lambda_handler(operation: Operation[Any, Any]) -> LambdaHandler:
-    # The argument models defer their build: this function's own is built now, at import
+    # Validators are built when first needed: this function's own is built now, at import
     # (what the first invocation would otherwise pay), and no other operation's.
-    operation.arguments.model_rebuild()
+    adapter(operation.arguments)
 
     first = True
 

@@ -1,9 +1,9 @@
 """The API Gateway HTTP API (payload v2) side of a function: event in, reply out.
 
 The HTTP API already routes each route to its own function, so no router is
-needed here: the event's path parameters, query string and body are merged
-into the operation's arguments, which are then validated exactly as a direct
-invoke's are.
+needed here: the event's path parameters, query string (read as the route declares,
+``agent_streams_protocol.routes``) and body are merged into the operation's
+arguments, which are then validated exactly as a direct invoke's are.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any
 
-from agent_streams.api.operation import HttpRoute, Reply
+from agent_streams.api.operation import Reply
 from agent_streams.json_text import escape_lone_surrogates, has_lone_surrogates
 from agent_streams_protocol.errors import (
     AgentStreamsError,
@@ -23,9 +23,19 @@ from agent_streams_protocol.errors import (
     Unauthorized,
     ValidationError,
 )
+from agent_streams_protocol.limits import LAMBDA_REQUEST_LIMIT_BYTES, MAX_DELTA_PARTS_BYTES
+from agent_streams_protocol.routes import Route
 
-#: Largest request body accepted (a delta item is at most 400 KB; JSON escaping can double it).
-MAX_BODY_BYTES = 1024 * 1024
+#: What an HTTP API event adds around its body, generously: the request line and headers
+#: (API Gateway takes at most 10,240 bytes of them), each escaped at most twice over, and
+#: the request context with a JWT's claims.
+EVENT_OVERHEAD_BYTES = 64 * 1024
+#: Largest request body accepted: 3,112,960 bytes. API Gateway takes 10 MB, but the event
+#: it invokes the function with must be smaller than Lambda's 6 MB request limit, and the
+#: body is a JSON string in it (each ``"``, ``\\`` and escaped whitespace of a JSON body
+#: takes two bytes): a body this size always reaches the function, and holds a delta of
+#: MAX_DELTA_PARTS_BYTES (``tests/unit/test_spill_limits.py``).
+MAX_BODY_BYTES = (LAMBDA_REQUEST_LIMIT_BYTES - EVENT_OVERHEAD_BYTES) // 2
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -77,7 +87,7 @@ def parse_json(text: str) -> Any:
         raise ValidationError(f"body is not valid JSON: {exc}") from None
 
 
-def _body(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, Any]:
+def _body(event: dict[str, Any], route: Route[Any, Any]) -> dict[str, Any]:
     raw = event.get("body")
     if raw is None or raw == "":
         return {}
@@ -95,7 +105,12 @@ def _body(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, Any]:
             raise ValidationError("body is not valid UTF-8") from None
     if len(data) > MAX_BODY_BYTES:
         if route.carries_delta:
-            raise DeltaTooLarge(len(data), MAX_BODY_BYTES)
+            raise DeltaTooLarge(
+                len(data),
+                MAX_BODY_BYTES,
+                f"body is {len(data)} bytes, over the {MAX_BODY_BYTES}-byte limit; a delta's "
+                f"parts may be at most {MAX_DELTA_PARTS_BYTES} bytes of compact JSON",
+            )
         raise ValidationError(f"body is {len(data)} bytes, over the {MAX_BODY_BYTES}-byte limit")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
@@ -111,7 +126,7 @@ def _body(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, Any]:
     return body
 
 
-def http_arguments(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, Any]:
+def http_arguments(event: dict[str, Any], route: Route[Any, Any]) -> dict[str, Any]:
     """The operation's arguments from the path, the query string and the body."""
     args = _body(event, route)
     for name, text in (event.get("queryStringParameters") or {}).items():
@@ -120,11 +135,11 @@ def http_arguments(event: dict[str, Any], route: HttpRoute[Any]) -> dict[str, An
             known = ", ".join(route.query) or "none"
             raise ValidationError(f"unknown query parameter {name!r} (known: {known})")
         try:
-            args[spec.argument or name] = spec.parse(text)
+            args[name] = spec.codec.parse(text)
         except ValueError as exc:
             raise ValidationError(f"query parameter {name}: {exc}") from None
     for name, spec in route.query.items():
-        if spec.required and (spec.argument or name) not in args:
+        if spec.required and name not in args:
             raise ValidationError(f"query parameter {name} is required")
     for name, value in (event.get("pathParameters") or {}).items():
         if name in args and args[name] != value:
@@ -160,15 +175,3 @@ def error_reply(error: AgentStreamsError) -> dict[str, Any]:
 
 def internal_error_reply() -> dict[str, Any]:
     return respond(Reply(500, {"error": "InternalError", "message": "internal error"}))
-
-
-def parse_int(text: str) -> int:
-    if not text.isdigit() or not text.isascii():
-        raise ValueError(f"{text[:32]!r} is not a non-negative whole number")
-    if len(text) > 16:
-        raise ValueError("number is too large")
-    return int(text)
-
-
-def parse_list(text: str) -> list[str]:
-    return [item for item in text.split(",") if item] if text else []

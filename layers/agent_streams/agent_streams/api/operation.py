@@ -1,15 +1,22 @@
-"""What a function declares about its operation."""
+"""What a function declares about its operation.
+
+An operation served over HTTP names its route from the protocol
+(``agent_streams_protocol.routes``: method, path, query, body, statuses, shapes) and
+says only what the route cannot: which service function runs, and how its result
+becomes the direct-invoke value and the reply's body (typed by the route's reply shape).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from agent_streams_protocol.routes import Route
 
-A = TypeVar("A", bound=BaseModel)
+A = TypeVar("A")
 R = TypeVar("R")
+P = TypeVar("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,47 +29,50 @@ class Reply:
     raw_body: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """One query parameter: how to turn its text into the argument's value."""
-
-    parse: Callable[[str], Any]
-    description: str
-    #: The JSON schema of the parameter's text, for the OpenAPI document.
-    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
-    required: bool = False
-    #: The argument it becomes (default: the parameter's own name).
-    argument: str | None = None
-
-
 @dataclass(frozen=True)
-class HttpRoute(Generic[R]):
-    method: str
-    #: The API Gateway route path, e.g. ``/streams/{streamId}/deltas``.
-    path: str
-    reply: Callable[[R], Reply]
-    summary: str
-    #: The name of the reply's schema in the OpenAPI document (see ``api.schemas``).
-    reply_schema: str | None = None
-    query: Mapping[str, Query] = field(default_factory=dict)
-    #: Whether the route takes a JSON body (the path ids may be repeated in it).
-    body: bool = False
-    #: Whether the body carries a delta, so that an over-sized one is ``DeltaTooLarge``.
-    carries_delta: bool = False
-    #: Statuses besides the success reply that the route documents.
-    errors: tuple[int, ...] = (422,)
-    #: Other success statuses the reply function may answer (with no body).
-    other_success: tuple[int, ...] = ()
+class HttpRoute(Generic[R, P]):
+    """A function's route, and its reply's body from the operation's result: answered with
+    the route's status, unless ``reply`` gives a :class:`Reply` of its own (another of the
+    statuses the route documents)."""
+
+    route: Route[Any, P]
+    reply: Callable[[R], P | Reply]
+
+    def answer(self, result: R) -> Reply:
+        body = self.reply(result)
+        if isinstance(body, Reply):
+            return body
+        return Reply(self.route.status, body)
 
 
 @dataclass(frozen=True)
 class Operation(Generic[A, R]):
     name: str
+    #: The arguments' shape (a TypedDict, usually the protocol's).
     arguments: type[A]
     run: Callable[[A], R]
     #: The direct-invoke return value (the reference's), from what ``run`` returned.
     direct: Callable[[R], Any]
-    http: HttpRoute[R] | None = None
+    http: HttpRoute[R, Any] | None = None
     #: How to read what was asked for when the reply would not fit Lambda's 6 MB
     #: (the ``ReplyTooLarge`` message ends with it).
     too_large_hint: str = ""
+
+
+def served(
+    route: Route[A, P],
+    *,
+    run: Callable[[A], R],
+    direct: Callable[[R], Any],
+    reply: Callable[[R], P | Reply],
+    too_large_hint: str = "",
+) -> Operation[A, R]:
+    """The operation of an HTTP route: its name and arguments are the route's."""
+    return Operation(
+        name=route.operation,
+        arguments=route.request,
+        run=run,
+        direct=direct,
+        http=HttpRoute(route, reply),
+        too_large_hint=too_large_hint,
+    )

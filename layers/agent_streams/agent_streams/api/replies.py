@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from agent_streams.api.http import parse_int
 from agent_streams.types import Delta
 
 
@@ -19,18 +18,3 @@ def deltas_json(deltas: Sequence[Delta]) -> str:
         )
         + "]"
     )
-
-
-def parse_cursors(text: str) -> list[dict[str, object]]:
-    """``<streamId>:<n>,<streamId>:<n>`` -> ``[{streamId, cursor}]``."""
-    cursors: list[dict[str, object]] = []
-    for item in filter(None, text.split(",")):
-        stream_id, sep, number = item.rpartition(":")
-        if not sep or not stream_id:
-            raise ValueError(f"{item[:64]!r} is not <streamId>:<cursor>")
-        try:
-            cursor = parse_int(number)
-        except ValueError as exc:
-            raise ValueError(f"{item[:64]!r} is not <streamId>:<cursor>: {exc}") from None
-        cursors.append({"streamId": stream_id, "cursor": cursor})
-    return cursors

@@ -15,10 +15,9 @@ from agent_streams.live.stream_feed import Round, StreamEvents, StreamFeed
 from agent_streams.live.turn_feed import TurnEvents
 from agent_streams.service.access import may_read
 from agent_streams.service.context import Services
-from agent_streams.storage.keys import MAX_ORDER
-from agent_streams.types import STREAM_STATUSES
+from agent_streams.types import DELETION_REASONS, STREAM_STATUSES
 from agent_streams_protocol.errors import StreamNotFound, ThreadNotFound
-from agent_streams_protocol.limits import MAX_STREAMS_PER_LIST
+from agent_streams_protocol.limits import MAX_ORDER, MAX_STREAMS_PER_LIST
 
 LiveEvents = StreamEvents | TurnEvents
 
@@ -37,8 +36,8 @@ def open_stream_events(
     with the reference's rules, such as the Python follower)."""
     position = StreamPosition() if last_event_id is None else parse_stream_position(last_event_id)
     stream = ctx.repository.get_stream(stream_id, ctx.now())
-    if stream is None:
-        raise StreamNotFound(stream_id)
+    if stream is None or (stream.status == "aborted" and stream.reason in DELETION_REASONS):
+        raise StreamNotFound(stream_id)  # being deleted: as good as gone
     if subject is not None and not may_read(ctx.repository.get_thread(stream.thread_id), subject):
         raise StreamNotFound(stream_id)
     feed = StreamFeed(ctx.repository, ctx.now, stream, position, convert=not stored)

@@ -16,10 +16,11 @@ from typing import Any
 
 from agent_streams.live.positions import StreamPosition, Tail
 from agent_streams.live.sse import event
+from agent_streams.service.reply_sizes import fitting
 from agent_streams.storage.repository import Repository
-from agent_streams.types import Stream
+from agent_streams.types import DELETION_REASONS, Stream
 from agent_streams_protocol.errors import ValidationError
-from agent_streams_protocol.limits import MAX_DELTAS_PER_STREAM
+from agent_streams_protocol.limits import MAX_DELTAS_PER_STREAM, MAX_DELTAS_REPLY_BYTES
 from agent_streams_protocol.materialize.ui_chunks import text_stream_part_to_ui_chunk
 
 Chunk = dict[str, Any]
@@ -74,7 +75,7 @@ class StreamFeed:
         self.cursor = position.cursor
         self._skip_through = position.index
         self._tail: Tail = position.tail
-        self._convert = convert and stream.meta.format != "UIMessageChunk"
+        self._convert = convert and stream.meta.get("format") != "UIMessageChunk"
         self._transform = transform
         self._event_id = event_id
         self._checked = position.cursor == 0 and position.index is None
@@ -92,7 +93,9 @@ class StreamFeed:
         result = Round()
         if probe or self.delivered:
             found = self.repository.get_stream(self.stream.stream_id, self.now_ms())
-            if found is None:
+            # A deletion aborts a streaming stream before it purges it: from then on the
+            # stream is as good as gone (no abort chunk, no [DONE]; reconnecting is a 404).
+            if found is None or (found.status == "aborted" and found.reason in DELETION_REASONS):
                 result.gone = True
                 return result
             self.stream = found
@@ -131,6 +134,11 @@ class StreamFeed:
                 )
             self._checked = True
         result.more = len(deltas) >= MAX_DELTAS_PER_STREAM
+        # A round holds what one list_deltas reply would: parts spilled to S3 are read
+        # for at most that much (and always for the first delta).
+        chosen = fitting(deltas, MAX_DELTAS_REPLY_BYTES, MAX_DELTAS_PER_STREAM)
+        result.more = result.more or len(chosen) < len(deltas)
+        deltas = self.repository.resolve_deltas(chosen)
         for delta in deltas:
             if delta.start != self.cursor:
                 break  # cannot happen: appends are gap-free

@@ -30,10 +30,9 @@ from typing import Any
 from agent_streams.live.positions import StreamKey, StreamPosition, TurnPosition
 from agent_streams.live.sse import event
 from agent_streams.live.stream_feed import Chunk, Round, StreamFeed
-from agent_streams.storage.keys import MAX_ORDER
 from agent_streams.storage.repository import Repository
 from agent_streams.types import STREAM_STATUSES, Stream
-from agent_streams_protocol.limits import MAX_STREAMS_PER_LIST
+from agent_streams_protocol.limits import MAX_ORDER, MAX_STREAMS_PER_LIST
 from agent_streams_protocol.materialize.ui_chunks import text_stream_part_to_ui_chunk
 
 
@@ -226,10 +225,11 @@ class TurnEvents:
         starts, _ = self.repository.delta_starts(last.stream.stream_id, None, 1)
         if not starts:
             return None
-        (deltas,) = self.repository.read_deltas(
+        (found,) = self.repository.read_deltas(
             [(last.stream.stream_id, starts[0])], self.now_ms(), 1
         )
-        convert = last.stream.meta.format != "UIMessageChunk"
+        deltas = self.repository.resolve_deltas(found)
+        convert = last.stream.meta.get("format") != "UIMessageChunk"
         reason = None
         for delta in deltas:
             for part in json.loads(delta.parts_json):

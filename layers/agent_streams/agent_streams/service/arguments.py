@@ -1,59 +1,89 @@
-"""The arguments of every operation, validated the same way over HTTP and direct invoke.
+"""The arguments of every operation, and the rules their types cannot say.
 
-Field names are the wire's camelCase. Models are strict (no "5" for 5) and
-forbid unknown fields, as the reference's Convex validators do.
+The shapes are the protocol's (:mod:`agent_streams_protocol.shapes`), plus three that only
+the scheduler, the state machine and the event source mapping send (below).
+``api.validation`` checks arguments against them the same way over HTTP and direct invoke — strictly (no "5" for 5), unknown
+fields refused (as the reference's Convex validators do), a ``null`` optional field
+taken as absent — and then asks :func:`problems` for the rest:
+
+- text is valid Unicode (no lone surrogates), except inside parts: they come from
+  writers that slice text by UTF-16 code unit (JavaScript's strings) and may split a
+  character between two deltas; they are stored as JSON escapes and joined again when read;
+- JSON values are finite and nested at most :data:`MAX_JSON_DEPTH` levels (readers
+  re-parse parts recursively);
+- each shape's own rules across fields (:data:`RULES`).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: it would hide ``NotRequired`` from
+# ``__optional_keys__`` (see agent_streams_protocol.shapes).
 import math
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, NotRequired
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from agent_streams_protocol import shapes
+from agent_streams_protocol.limits import MAX_DELTA_SPAN
+from agent_streams_protocol.markers import Constraints, TypedDict, closed
 
-from agent_streams.storage.keys import MAX_ORDER
-from agent_streams.types import StreamFormat, StreamStatus
-from agent_streams_protocol.limits import MAX_CURSORS, MAX_DELTA_SPAN, MIN_RETENTION_SECONDS
-
-#: JavaScript's Number.MAX_SAFE_INTEGER: part numbers must survive a JS client.
-MAX_PART_NUMBER = 2**53 - 1
 #: Deeper JSON than this in parts is refused (readers re-parse it recursively).
 MAX_JSON_DEPTH = 64
 
+#: Where a problem is (keys and indexes from the arguments' top), and what it is.
+Problem = tuple[tuple[str | int, ...], str]
 
-def _utf8(value: str) -> str:
+
+# -- the shapes only the stack itself sends ------------------------------------------------
+
+
+@closed
+class CleanupStreamArgs(shapes.StreamRequest):
+    """``cleanup_stream``'s event (the scheduler's)."""
+
+    cursor: NotRequired[shapes.PartNumber]
+
+
+@closed
+class DeleteThreadStreamsPageArgs(TypedDict):
+    """What the state machine asks a page to delete: a thread's streams (all of them, or
+    with ``createdBefore`` those created by then), or with ``streamId`` one stream."""
+
+    threadId: NotRequired[shapes.Id]
+    streamId: NotRequired[shapes.Id]
+    createdBefore: NotRequired[Annotated[int, Constraints(ge=0)]]
+    streamOrder: NotRequired[shapes.OrderNumber]
+    deltaCursor: NotRequired[Annotated[str, Constraints(max_length=128)]]
+
+
+@closed
+class StreamRecordsArgs(TypedDict):
+    """What Lambda's event source mapping hands ``publish_events``: DynamoDB stream records
+    of the Streams and Threads tables (already filtered to the ones it needs)."""
+
+    Records: list[dict[str, Any]]
+
+
+# -- text and JSON ------------------------------------------------------------------------
+
+
+#: What a text with half a character (a lone surrogate) is told.
+UNICODE = "text must be valid Unicode (no lone surrogates)"
+
+
+def _utf8(value: str) -> None:
     # JSON can carry lone surrogates ("\ud800") that no UTF-8 store accepts.
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    return value
+        raise ValueError(UNICODE) from None
 
 
-Text = Annotated[str, AfterValidator(_utf8)]
-Id = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,40}$")]
-ShortText = Annotated[Text, StringConstraints(max_length=256)]
-Reason = Annotated[Text, StringConstraints(max_length=4096)]
-OrderNumber = Annotated[int, Field(ge=0, le=MAX_ORDER)]
-PartNumber = Annotated[int, Field(ge=0, le=MAX_PART_NUMBER)]
-#: At most the longest ``RetentionDays`` the template allows; the stack's own is checked
-#: by the service (``streams.create_stream``).
-RetentionSeconds = Annotated[int, Field(ge=MIN_RETENTION_SECONDS, le=3650 * 24 * 60 * 60)]
+def _any_text(value: str) -> None:
+    return None
 
 
 def check_json(value: Any, depth: int = 0, *, lone_surrogates: bool = False) -> None:
     """Refuse JSON a store or reader cannot take: too deep, non-finite, bad text.
 
-    With ``lone_surrogates``, strings may hold them: parts come from writers that
-    slice text by UTF-16 code unit (JavaScript's strings) and may split a character
-    between two deltas; they are stored as JSON escapes and joined again when read.
+    With ``lone_surrogates``, strings may hold them (parts: see the module's docstring).
     """
     check_text = _any_text if lone_surrogates else _utf8
     stack: list[tuple[Any, int]] = [(value, depth)]
@@ -77,184 +107,92 @@ def check_json(value: Any, depth: int = 0, *, lone_surrogates: bool = False) -> 
             raise ValueError(f"not a JSON value: {type(item).__name__}")
 
 
-def _any_text(value: str) -> str:
-    return value
+def _values(args: Mapping[str, Any], loc: tuple[str | int, ...] = ()) -> Iterator[Problem]:
+    """Each argument's text and JSON, checked on its own (a field at depth 0)."""
+    for key, value in args.items():
+        where = (*loc, key)
+        if key == "parts":
+            for index, part in enumerate(value):
+                yield from _json(part, (*where, index), lone_surrogates=True)
+        elif key == "finalDelta":
+            yield from _values(value, where)
+        else:
+            yield from _json(value, where)
 
 
-def _json_object(value: dict[str, Any]) -> dict[str, Any]:
-    check_json(value)
-    return value
+def _json(
+    value: Any, loc: tuple[str | int, ...], *, lone_surrogates: bool = False
+) -> Iterator[Problem]:
+    try:
+        check_json(value, lone_surrogates=lone_surrogates)
+    except ValueError as exc:
+        yield loc, str(exc)
 
 
-def _part_object(value: dict[str, Any]) -> dict[str, Any]:
-    check_json(value, lone_surrogates=True)
-    return value
+# -- rules across fields --------------------------------------------------------------------
 
 
-JsonObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
-PartObject = Annotated[dict[str, Any], AfterValidator(_part_object)]
-ProviderOptions = Annotated[dict[str, dict[str, Any]], AfterValidator(_json_object)]
-
-
-class Arguments(BaseModel):
-    # defer_build: a model's validator is built when first needed, not when this module is
-    # imported; each handler builds only its own (``api.handler.lambda_handler``), so a cold
-    # start does not pay for the other operations' models.
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
-
-
-# -- threads -------------------------------------------------------------------
-
-
-class CreateThreadArgs(Arguments):
-    userId: ShortText | None = None
-    title: Annotated[Text, StringConstraints(max_length=4096)] | None = None
-    summary: Annotated[Text, StringConstraints(max_length=65536)] | None = None
-
-
-class ThreadArgs(Arguments):
-    threadId: Id
-
-
-# -- streams -------------------------------------------------------------------
-
-
-class CreateStreamArgs(Arguments):
-    threadId: Id
-    order: OrderNumber
-    stepOrder: OrderNumber
-    format: StreamFormat | None = None
-    userId: ShortText | None = None
-    agentName: ShortText | None = None
-    model: ShortText | None = None
-    provider: ShortText | None = None
-    providerOptions: ProviderOptions | None = None
-    #: How long the stream stays readable once it ended (default: 5 minutes once
-    #: finished; an aborted stream stays until deleted or the stack's RetentionDays).
-    retentionSeconds: RetentionSeconds | None = None
-
-
-class ListStreamsArgs(Arguments):
-    threadId: Id
-    startOrder: OrderNumber | None = None
-    statuses: Annotated[list[StreamStatus], Field(min_length=1, max_length=3)] | None = None
-
-
-class Cursor(Arguments):
-    streamId: Id
-    cursor: PartNumber
-
-
-class ListDeltasArgs(Arguments):
-    threadId: Id
-    cursors: Annotated[list[Cursor], Field(max_length=MAX_CURSORS)]
-
-    @model_validator(mode="after")
-    def _distinct(self) -> ListDeltasArgs:
-        seen: set[str] = set()
-        for cursor in self.cursors:
-            if cursor.streamId in seen:
-                raise ValueError(f"cursors name stream {cursor.streamId} more than once")
-            seen.add(cursor.streamId)
-        return self
-
-
-class AbortStreamsByOrderArgs(Arguments):
-    threadId: Id
-    order: OrderNumber
-    reason: Reason
-
-
-class StreamingMessagesArgs(Arguments):
-    threadId: Id
-    order: OrderNumber
-    stepOrder: OrderNumber
-    status: Literal["success", "failed"]
-    error: Reason | None = None
-
-
-class StreamArgs(Arguments):
-    streamId: Id
-
-
-class DeltaArgs(Arguments):
-    streamId: Id
-    start: PartNumber
-    end: PartNumber
-    parts: Annotated[list[PartObject], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _fits(self) -> DeltaArgs:
-        if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be greater than start ({self.start})")
-        if self.end - self.start > MAX_DELTA_SPAN:
-            raise ValueError(
-                f"a delta numbers at most {MAX_DELTA_SPAN} parts (end - start), "
-                f"not {self.end - self.start}"
-            )
-        if len(self.parts) > self.end - self.start:
-            raise ValueError(
-                f"{len(self.parts)} parts cannot number {self.start} to {self.end}: "
-                "a delta holds at most end - start parts"
-            )
-        for index, part in enumerate(self.parts):
+def _delta(delta: shapes.StreamDelta, loc: tuple[str | int, ...] = ()) -> Iterator[Problem]:
+    start, end = delta["start"], delta["end"]
+    if end <= start:
+        yield loc, f"end ({end}) must be greater than start ({start})"
+    elif end - start > MAX_DELTA_SPAN:
+        yield (
+            loc,
+            f"a delta numbers at most {MAX_DELTA_SPAN} parts (end - start), not {end - start}",
+        )
+    elif len(delta["parts"]) > end - start:
+        yield (
+            loc,
+            f"{len(delta['parts'])} parts cannot number {start} to {end}: "
+            "a delta holds at most end - start parts",
+        )
+    else:
+        for index, part in enumerate(delta["parts"]):
             if not isinstance(part.get("type"), str):
-                raise ValueError(f"parts[{index}] needs a string 'type'")
-        return self
+                yield loc, f"parts[{index}] needs a string 'type'"
+                return
 
 
-class FinishStreamArgs(Arguments):
-    streamId: Id
-    finalDelta: DeltaArgs | None = None
-
-    @model_validator(mode="after")
-    def _same_stream(self) -> FinishStreamArgs:
-        _check_final_delta(self.streamId, self.finalDelta)
-        return self
-
-
-class AbortStreamArgs(Arguments):
-    streamId: Id
-    reason: Reason
-    finalDelta: DeltaArgs | None = None
-
-    @model_validator(mode="after")
-    def _same_stream(self) -> AbortStreamArgs:
-        _check_final_delta(self.streamId, self.finalDelta)
-        return self
+def _final_delta(args: shapes.FinishStreamRequest | shapes.AbortStreamRequest) -> Iterator[Problem]:
+    final = args.get("finalDelta")
+    if final is None:
+        return
+    problems = list(_delta(final, ("finalDelta",)))
+    yield from problems
+    if not problems and final["streamId"] != args["streamId"]:
+        yield (), f"finalDelta is for stream {final['streamId']}, not {args['streamId']}"
 
 
-def _check_final_delta(stream_id: str, final_delta: DeltaArgs | None) -> None:
-    if final_delta is not None and final_delta.streamId != stream_id:
-        raise ValueError(f"finalDelta is for stream {final_delta.streamId}, not {stream_id}")
+def _distinct_cursors(args: shapes.ListDeltasRequest) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for cursor in args["cursors"]:
+        if cursor["streamId"] in seen:
+            yield (), f"cursors name stream {cursor['streamId']} more than once"
+            return
+        seen.add(cursor["streamId"])
 
 
-class CleanupStreamArgs(Arguments):
-    streamId: Id
-    cursor: PartNumber | None = None
+def _page_scope(args: DeleteThreadStreamsPageArgs) -> Iterator[Problem]:
+    if ("threadId" in args) == ("streamId" in args):
+        yield (), "name either threadId or streamId"
+    elif "createdBefore" in args and "threadId" not in args:
+        yield (), "createdBefore goes with threadId"
 
 
-class DeleteThreadStreamsPageArgs(Arguments):
-    """What the state machine asks a page to delete: a thread's streams (all of them, or
-    with ``createdBefore`` those created by then), or with ``streamId`` one stream."""
-
-    threadId: Id | None = None
-    streamId: Id | None = None
-    createdBefore: Annotated[int, Field(ge=0)] | None = None
-    streamOrder: OrderNumber | None = None
-    deltaCursor: Annotated[Text, StringConstraints(max_length=128)] | None = None
-
-    @model_validator(mode="after")
-    def _scoped(self) -> DeleteThreadStreamsPageArgs:
-        if (self.threadId is None) == (self.streamId is None):
-            raise ValueError("name either threadId or streamId")
-        if self.createdBefore is not None and self.threadId is None:
-            raise ValueError("createdBefore goes with threadId")
-        return self
+#: Each shape's rules across its fields, by shape.
+RULES: dict[type[Any], Callable[[Any], Iterator[Problem]]] = {
+    shapes.StreamDelta: _delta,
+    shapes.FinishStreamRequest: _final_delta,
+    shapes.AbortStreamRequest: _final_delta,
+    shapes.ListDeltasRequest: _distinct_cursors,
+    DeleteThreadStreamsPageArgs: _page_scope,
+}
 
 
-class StreamRecordsArgs(Arguments):
-    """What Lambda's event source mapping hands ``publish_events``: DynamoDB stream records
-    of the Streams and Threads tables (already filtered to the ones it needs)."""
-
-    Records: list[dict[str, Any]]
+def problems(shape: type[Any], args: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with arguments that have ``shape``'s types (none: they are good)."""
+    found = list(_values(args))
+    if not found and shape in RULES:
+        found = list(RULES[shape](args))
+    return found

@@ -6,10 +6,12 @@ Deletion needs no cursor to be correct: deleted items are gone, so every page
 starts again from what remains. A stream that is still streaming is aborted
 first, so no writer can add a delta behind the deleter's back; its deltas go
 newest first, so a stream deleted part-way still shows a clean prefix; the
-stream item goes in the last batch, so a deletion cut short is found again.
+stream item goes in the last batch, so a deletion cut short is found again; then
+the parts the stream spilled to S3 go (every object under its prefix).
 
 The synchronous deletions answer within their function's time: they delete
-until the invocation's deadline is near (``context.current_deadline``) and hand
+until the invocation's deadline is near (``deadline.current_deadline``, or sooner
+with the ``SYNC_DELETION_BUDGET_SECONDS`` setting) and hand
 what is left to the DeleteThreadStreams state machine, scoped to the one stream
 (``{streamId}``) or to the thread's streams that existed when the call came
 (``{threadId, createdBefore}``: the thread stays, and streams created since are
@@ -24,18 +26,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_streams.deadline import Deadline, current_deadline
 from agent_streams.observability import count, logger
 from agent_streams.service.access import ensure_stream_writable, ensure_thread_writable
-from agent_streams.service.arguments import (
-    DeleteThreadStreamsPageArgs,
-    StreamArgs,
-    ThreadArgs,
-)
-from agent_streams.service.context import Deadline, Services, current_deadline, services
+from agent_streams.service.arguments import DeleteThreadStreamsPageArgs
+from agent_streams.service.context import Services, services
 from agent_streams.service.streams import cancel_quietly
 from agent_streams.service.ttl import aborted_stream_expiry
-from agent_streams.types import Stream
+from agent_streams.types import DELETED_REASON, THREAD_DELETED_REASON, Stream
 from agent_streams.workflows import stream_deletion_name, thread_streams_deletion_name
+from agent_streams_protocol.shapes import StreamRequest, ThreadRequest
 
 #: Deltas read per query when deleting (each page then takes 40 batch writes).
 DELETE_PAGE = 1000
@@ -112,13 +112,17 @@ def purge_stream(
         before = starts[-1]
         if budget is not None and not budget.another_page_fits():
             return before
+    # After the deltas: a reader never finds a delta whose spilled parts are gone. The
+    # stream's prefix, not its deltas, says what to delete, so parts whose deltas are
+    # already gone go too, and those of appends that failed after storing them.
+    ctx.repository.delete_spilled_parts(stream_id)
     if stream is not None:
         # A finished stream (or an aborted one kept for its retentionSeconds) has one.
         cancel_quietly(ctx, stream.cleanup_schedule if stream.status != "streaming" else None)
     return None
 
 
-def delete_stream(args: StreamArgs) -> str | None:
+def delete_stream(args: StreamRequest) -> str | None:
     """Delete a stream and all its deltas. Idempotent: a missing stream's leftovers go too.
 
     Returns None when done, or the ARN of the execution finishing the job when the
@@ -126,42 +130,57 @@ def delete_stream(args: StreamArgs) -> str | None:
     """
     ctx = services()
     now = ctx.now()
-    stream = ensure_stream_writable(ctx, args.streamId, now)
+    stream = ensure_stream_writable(ctx, args["streamId"], now)
     if stream is None:
-        stream = ctx.repository.get_stream(args.streamId, now)
-    if purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted") is None:
+        stream = ctx.repository.get_stream(args["streamId"], now)
+    if purge_stream(ctx, args["streamId"], stream, _sync_budget(ctx), DELETED_REASON) is None:
         return None
-    return _hand_over(ctx, stream_deletion_name(args.streamId, now), {"streamId": args.streamId})
+    return _hand_over(
+        ctx, stream_deletion_name(args["streamId"], now), {"streamId": args["streamId"]}
+    )
 
 
-def delete_thread_streams(args: ThreadArgs) -> str | None:
+def delete_thread_streams(args: ThreadRequest) -> str | None:
     """Delete the thread's streams (those that exist when the call comes); the thread stays.
 
     Returns None when done, or the ARN of the execution finishing the job when the
     invocation's time ran out first.
     """
     ctx = services()
-    ensure_thread_writable(ctx, args.threadId)
+    ensure_thread_writable(ctx, args["threadId"])
     now = ctx.now()
-    if _delete_thread_streams(ctx, args.threadId, Budget(current_deadline()), now).is_done:
+    if _delete_thread_streams(ctx, args["threadId"], _sync_budget(ctx), now).is_done:
         return None
-    name = thread_streams_deletion_name(args.threadId, now)
-    return _hand_over(ctx, name, {"threadId": args.threadId, "createdBefore": now})
+    name = thread_streams_deletion_name(args["threadId"], now)
+    return _hand_over(ctx, name, {"threadId": args["threadId"], "createdBefore": now})
 
 
 def delete_thread_streams_page(args: DeleteThreadStreamsPageArgs) -> PageResult:
     """Delete the thread's streams (or the one stream) until done or the invocation's
     time budget is near."""
     ctx = services()
-    if args.streamId is None:
-        assert args.threadId is not None  # the arguments require one of the two
+    stream_id = args.get("streamId")
+    if stream_id is None:
+        thread_id = args.get("threadId")
+        assert thread_id is not None  # the arguments name one of the two
         budget = Budget(current_deadline())
-        return _delete_thread_streams(ctx, args.threadId, budget, args.createdBefore)
-    stream = ctx.repository.get_stream(args.streamId, ctx.now())
-    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "deleted")
+        return _delete_thread_streams(ctx, thread_id, budget, args.get("createdBefore"))
+    stream = ctx.repository.get_stream(stream_id, ctx.now())
+    resume = purge_stream(ctx, stream_id, stream, Budget(current_deadline()), DELETED_REASON)
     if resume is None:
         return PageResult(is_done=True)
-    return PageResult(False, None if stream is None else stream.order, f"{args.streamId}:{resume}")
+    return PageResult(False, None if stream is None else stream.order, f"{stream_id}:{resume}")
+
+
+def _sync_budget(ctx: Services) -> Budget:
+    """A synchronous deletion's time: the invocation's, or less when the
+    ``sync_deletion_budget_seconds`` setting says so (the state machine's pages are
+    not limited by it: they have no caller waiting)."""
+    deadline = current_deadline()
+    limit = ctx.settings.sync_deletion_budget_seconds
+    if limit is not None:
+        deadline = Deadline(min(deadline.expires_at, time.monotonic() + limit))
+    return Budget(deadline)
 
 
 def _hand_over(ctx: Services, name: str, scope: dict[str, Any]) -> str:
@@ -190,7 +209,7 @@ def _delete_thread_streams(
                 stream = ctx.repository.get_stream(found.stream_id, ctx.now())
                 if stream is not None and stream.created_at > created_before:
                     continue
-            resume = purge_stream(ctx, found.stream_id, stream, budget, "thread deleted")
+            resume = purge_stream(ctx, found.stream_id, stream, budget, THREAD_DELETED_REASON)
             if resume is not None:
                 return PageResult(False, found.order, f"{found.stream_id}:{resume}")
             # The next stream's first page must fit too (the pages so far say how long one takes).

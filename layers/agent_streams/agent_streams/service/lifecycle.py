@@ -9,10 +9,11 @@ stream with reason ``expired`` however recently it was written.
 
 from __future__ import annotations
 
+from agent_streams.deadline import current_deadline
 from agent_streams.observability import count, logger
 from agent_streams.scheduling import schedule_name
-from agent_streams.service.arguments import CleanupStreamArgs, StreamArgs
-from agent_streams.service.context import Services, current_deadline, services
+from agent_streams.service.arguments import CleanupStreamArgs
+from agent_streams.service.context import Services, services
 from agent_streams.service.deletion import Budget, purge_stream
 from agent_streams.service.streams import (
     abort_keeping_retention,
@@ -23,6 +24,7 @@ from agent_streams.service.streams import (
 from agent_streams.service.ttl import lifetime_end, live_stream_expiry, next_timeout
 from agent_streams.types import Stream
 from agent_streams_protocol.limits import MINUTE_MS, TIMEOUT_MS
+from agent_streams_protocol.shapes import StreamRequest
 
 #: When a cleanup runs out of time, it continues itself this long after.
 CLEANUP_CONTINUATION_MS = MINUTE_MS
@@ -39,33 +41,35 @@ def _generation(name: str | None) -> int:
         return 0
 
 
-def timeout_stream(args: StreamArgs) -> None:
+def timeout_stream(args: StreamRequest) -> None:
     ctx = services()
     now = ctx.now()
-    stream = ctx.repository.get_stream(args.streamId, now)
+    stream = ctx.repository.get_stream(args["streamId"], now)
     if stream is None or stream.status != "streaming":
-        logger.info("timeout for a stream that is not streaming", extra={"streamId": args.streamId})
+        logger.info(
+            "timeout for a stream that is not streaming", extra={"streamId": args["streamId"]}
+        )
         return
     if stream.timeout_at is not None and stream.timeout_at > now:
         return  # a stale firing: a later schedule is armed
     if now >= lifetime_end(stream.created_at):
-        outcome = abort_keeping_retention(ctx, args.streamId, EXPIRED, None, now)
+        outcome = abort_keeping_retention(ctx, args["streamId"], EXPIRED, None, now)
         if outcome.changed:
             count("StreamsExpired")
-            logger.info("stream reached its lifetime", extra={"streamId": args.streamId})
+            logger.info("stream reached its lifetime", extra={"streamId": args["streamId"]})
             arm_cleanup(ctx, outcome)
         return
     if now - stream.last_heartbeat >= TIMEOUT_MS:
         outcome = abort_keeping_retention(
-            ctx, args.streamId, "timeout", None, now, silent_since=now - TIMEOUT_MS
+            ctx, args["streamId"], "timeout", None, now, silent_since=now - TIMEOUT_MS
         )
         if outcome.changed:
             count("StreamsTimedOut")
-            logger.info("stream timed out", extra={"streamId": args.streamId})
+            logger.info("stream timed out", extra={"streamId": args["streamId"]})
             arm_cleanup(ctx, outcome)
             return
         # A write or an ending raced the abort: look again.
-        stream = ctx.repository.get_stream(args.streamId, now)
+        stream = ctx.repository.get_stream(args["streamId"], now)
         if stream is None or stream.status != "streaming":
             return
     _rearm(ctx, stream)
@@ -89,24 +93,28 @@ def cleanup_stream(args: CleanupStreamArgs) -> None:
     """
     ctx = services()
     now = ctx.now()
-    stream = ctx.repository.get_stream(args.streamId, now)
+    stream = ctx.repository.get_stream(args["streamId"], now)
     if stream is not None and not stream.cleaned_up_after_retention:
         logger.info(
             "cleanup of a stream that is not to be cleaned up",
-            extra={"streamId": args.streamId, "status": stream.status},
+            extra={"streamId": args["streamId"], "status": stream.status},
         )
         return
     if stream is not None and stream.ended_at is not None:
         due = stream.ended_at + stream.retention_ms
         if now < due:
             arm_quietly(
-                ctx, schedule_name("cleanup", args.streamId, due), due, "cleanup", args.streamId
+                ctx,
+                schedule_name("cleanup", args["streamId"], due),
+                due,
+                "cleanup",
+                args["streamId"],
             )
             return
-    resume = purge_stream(ctx, args.streamId, stream, Budget(current_deadline()), "cleanup")
+    resume = purge_stream(ctx, args["streamId"], stream, Budget(current_deadline()), "cleanup")
     if resume is not None:
-        name = schedule_name("cleanup", args.streamId, resume)
-        arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args.streamId)
+        name = schedule_name("cleanup", args["streamId"], resume)
+        arm_quietly(ctx, name, now + CLEANUP_CONTINUATION_MS, "cleanup", args["streamId"])
         return
     if stream is not None:
         count("StreamsCleanedUp")

@@ -4,16 +4,20 @@ order, as message docs) and ``get_stream_message`` (one stream's UI message)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from agent_streams.service import snapshots
 from agent_streams.service.access import ensure_thread_readable
-from agent_streams.service.arguments import StreamArgs, StreamingMessagesArgs
 from agent_streams.service.context import services
 from agent_streams.service.snapshots import StreamUIMessage, read_all_deltas
 from agent_streams.types import Stream
 from agent_streams_protocol.errors import ReplyTooLarge, StreamNotFound, ThreadNotFound
 from agent_streams_protocol.limits import MAX_STREAMING_MESSAGES_STREAMS
+from agent_streams_protocol.shapes import (
+    MessageWithMetadata,
+    StreamingMessagesRequest,
+    StreamRequest,
+)
 
 #: streaming_messages materialises at most this much stored delta JSON in one call (all
 #: its streams together; ``snapshots.MAX_MATERIALISED_BYTES``).
@@ -21,23 +25,23 @@ MAX_MATERIALISED_BYTES = snapshots.MAX_MATERIALISED_BYTES
 READ_INSTEAD = snapshots.READ_INSTEAD
 
 
-def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
+def streaming_messages(args: StreamingMessagesRequest) -> list[MessageWithMetadata]:
     from agent_streams_protocol import materialize
 
     ctx = services()
-    ensure_thread_readable(ctx, args.threadId)
+    ensure_thread_readable(ctx, args["threadId"])
     now = ctx.now()
     streams: list[Stream] = ctx.repository.streams_at_order(
-        args.threadId,
-        args.order,
-        args.stepOrder,
+        args["threadId"],
+        args["order"],
+        args["stepOrder"],
         ["aborted", "streaming", "finished"],
         now,
         MAX_STREAMING_MESSAGES_STREAMS,
     )
-    metadata: dict[str, Any] = {"status": args.status}
-    if args.error is not None:
-        metadata["error"] = args.error
+    metadata: dict[str, Any] = {"status": args["status"]}
+    if "error" in args:
+        metadata["error"] = args["error"]
     messages: list[dict[str, Any]] = []
     budget = MAX_MATERIALISED_BYTES
     for stream in streams:
@@ -56,7 +60,10 @@ def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
             ui_message = json.loads(text.decode("utf-8"))
             messages.extend(
                 materialize.streaming_messages_of(
-                    stream.state(), [ui_message], args.stepOrder, metadata
+                    cast(dict[str, Any], stream.state()),
+                    [ui_message],
+                    args["stepOrder"],
+                    metadata,
                 )
             )
             continue
@@ -64,25 +71,30 @@ def streaming_messages(args: StreamingMessagesArgs) -> list[dict[str, Any]]:
             ctx, stream.stream_id, now, budget, limit=MAX_MATERIALISED_BYTES
         )
         budget -= read
-        deltas = [d.to_wire() for d in found]
+        deltas = [cast(dict[str, Any], d.to_wire()) for d in found]
         messages.extend(
             materialize.streaming_messages(
-                args.threadId, stream.state(), deltas, args.stepOrder, metadata
+                args["threadId"],
+                cast(dict[str, Any], stream.state()),
+                deltas,
+                args["stepOrder"],
+                metadata,
             )
         )
-    return messages
+    # The materialiser builds plain dicts in this shape (the reference's message docs).
+    return cast(list[MessageWithMetadata], messages)
 
 
-def get_stream_message(args: StreamArgs) -> StreamUIMessage:
+def get_stream_message(args: StreamRequest) -> StreamUIMessage:
     """A stream's UI message: from its snapshot once it ended (two requests whatever its
     length: the stream, then the snapshot), else materialised from its deltas."""
     ctx = services()
     now = ctx.now()
-    stream = ctx.repository.get_stream(args.streamId, now)
+    stream = ctx.repository.get_stream(args["streamId"], now)
     if stream is None:
-        raise StreamNotFound(args.streamId)
+        raise StreamNotFound(args["streamId"])
     try:
         ensure_thread_readable(ctx, stream.thread_id)
     except ThreadNotFound:
-        raise StreamNotFound(args.streamId) from None
+        raise StreamNotFound(args["streamId"]) from None
     return snapshots.ui_message(ctx, stream, now)

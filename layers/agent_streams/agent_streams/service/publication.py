@@ -192,7 +192,7 @@ def publish_events(args: StreamRecordsArgs) -> BatchResult:
     ctx = services()
     outbox = _Outbox(ctx)
     changes: list[Change] = []
-    for record in args.Records:
+    for record in args["Records"]:
         try:
             changes.append(read_record(record))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

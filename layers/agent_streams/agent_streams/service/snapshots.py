@@ -14,14 +14,15 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from agent_streams.json_text import compact_json
 from agent_streams.observability import count, logger
 from agent_streams.service.context import Services
 from agent_streams.service.ttl import delta_expiry
 from agent_streams.storage.keys import MAX_SNAPSHOT_BYTES
-from agent_streams.types import Delta, Stream
+from agent_streams.types import Delta, Stream, StreamStatus
+from agent_streams_protocol import shapes
 from agent_streams_protocol.errors import ReplyTooLarge
 
 #: Deltas read per query while reading a whole stream.
@@ -54,10 +55,11 @@ def read_all_deltas(
     until: int | None = None,
     limit: int = MAX_MATERIALISED_BYTES,
 ) -> tuple[list[Delta], int]:
-    """Every delta of a stream, page by page (the reference stops at 1000), and the bytes
-    of stored JSON read; ReplyTooLarge past ``budget`` bytes. With ``until`` (the stream's
-    ``nextStart`` as read), the reading stops there: no empty page is asked for. ``limit``
-    is the whole call's (what the message names; ``budget`` is what is left of it)."""
+    """Every delta of a stream, page by page (the reference stops at 1000), its spilled
+    parts put back, and the bytes of JSON read; ReplyTooLarge past ``budget`` bytes
+    (counted before any spilled part is read). With ``until`` (the stream's ``nextStart``
+    as read), the reading stops there: no empty page is asked for. ``limit`` is the whole
+    call's (what the message names; ``budget`` is what is left of it)."""
     found: list[Delta] = []
     cursor = 0
     read = 0
@@ -65,13 +67,15 @@ def read_all_deltas(
         (page,) = ctx.repository.read_deltas([(stream_id, cursor)], now, READ_PAGE)
         if not page:
             return found, read
-        read += sum(len(delta.parts_json) for delta in page)
+        read += sum(
+            len(delta.parts_json) + sum(part.size for part in delta.spilled) for delta in page
+        )
         if read > budget:
             raise ReplyTooLarge(
                 f"the streams hold more than {limit} bytes of deltas, more "
                 f"than one {reading} call materialises; {instead}"
             )
-        found.extend(page)
+        found.extend(ctx.repository.resolve_deltas(page))
         cursor = page[-1].end if until is not None else page[-1].start + 1
     return found, read
 
@@ -95,7 +99,7 @@ class StreamUIMessage:
     """``get_stream_message``'s reply: a stream's UI message and the cursor it goes up to."""
 
     stream_id: str
-    status: str
+    status: StreamStatus
     #: The part number after the last one in the message: where a reader goes on with
     #: list_deltas (an ended stream's ``nextStart``).
     cursor: int
@@ -103,7 +107,7 @@ class StreamUIMessage:
     #: Where it came from (for logs and benchmarks; not on the wire).
     from_snapshot: bool = False
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> shapes.StreamUIMessage:
         return {
             "streamId": self.stream_id,
             "status": self.status,
@@ -118,7 +122,7 @@ def materialise(
     """The stream's UI message from all its deltas, as ``derive_ui_messages`` makes it."""
     from agent_streams_protocol.materialize import StreamMaterializer
 
-    materializer = StreamMaterializer(stream.thread_id, stream.message())
+    materializer = StreamMaterializer(stream.thread_id, cast(dict[str, Any], stream.message()))
     if stream.next_start > 0:  # a stream with no parts has no delta to read
         found, _ = read_all_deltas(
             ctx,
@@ -129,7 +133,7 @@ def materialise(
             instead=instead,
             until=stream.next_start,
         )
-        materializer.apply(d.to_wire() for d in found)
+        materializer.apply(cast(dict[str, Any], d.to_wire()) for d in found)
     (message,) = materializer.ui_messages()
     cursor = max(materializer.cursor, 0) if stream.status == "streaming" else stream.next_start
     return StreamUIMessage(stream.stream_id, stream.status, cursor, message)

@@ -9,43 +9,43 @@ from agent_streams.service.access import (
     ensure_thread_writable,
     owner_for_new,
 )
-from agent_streams.service.arguments import CreateThreadArgs, ThreadArgs
 from agent_streams.service.context import services
 from agent_streams.types import Thread
 from agent_streams_protocol.errors import ThreadNotFound
+from agent_streams_protocol.shapes import CreateThreadRequest, ThreadRequest
 
 
-def create_thread(args: CreateThreadArgs) -> Thread:
+def create_thread(args: CreateThreadRequest) -> Thread:
     ctx = services()
     thread = Thread(
         thread_id=new_thread_id(),
         created_at=ctx.now(),
-        user_id=owner_for_new(args.userId, "thread"),
-        title=args.title,
-        summary=args.summary,
+        user_id=owner_for_new(args.get("userId"), "thread"),
+        title=args.get("title"),
+        summary=args.get("summary"),
     )
     ctx.repository.create_thread(thread)
     return thread
 
 
-def get_thread(args: ThreadArgs) -> Thread:
+def get_thread(args: ThreadRequest) -> Thread:
     ctx = services()
-    thread = ctx.repository.get_thread(args.threadId)
+    thread = ctx.repository.get_thread(args["threadId"])
     if thread is None:
-        raise ThreadNotFound(args.threadId)
-    ensure_thread_readable(ctx, args.threadId, thread)
+        raise ThreadNotFound(args["threadId"])
+    ensure_thread_readable(ctx, args["threadId"], thread)
     return thread
 
 
-def delete_thread(args: ThreadArgs) -> str:
+def delete_thread(args: ThreadRequest) -> str:
     """Mark the thread ``deleting`` and start (or find) the execution deleting it.
 
     Idempotent: while an execution runs, a second call returns it; after one
     failed, a second call starts the next attempt, which resumes the deletion.
     """
     ctx = services()
-    ensure_thread_writable(ctx, args.threadId)
-    thread = ctx.repository.begin_thread_deletion(args.threadId, ctx.now())
+    ensure_thread_writable(ctx, args["threadId"])
+    thread = ctx.repository.begin_thread_deletion(args["threadId"], ctx.now())
     if thread.execution_arn and ctx.workflows.is_running(thread.execution_arn):
         return thread.execution_arn
     attempt = thread.deletion_attempt + 1

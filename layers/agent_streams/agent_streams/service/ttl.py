@@ -12,7 +12,8 @@ leaks storage:
   reply stays available until then, or until deleted), or, if it was created with
   its own ``retentionSeconds``, an hour after its cleanup was due, as a finished one;
 - a delta expires ``RETENTION_DAYS`` + ``MAX_STREAM_LIFETIME`` + a day after it
-  was written.
+  was written, and a part it spilled to S3 (the bucket's lifecycle rule)
+  ``SPILL_EXPIRATION_DAYS`` after, at least a day later.
 
 The rule that holds it together: **no acknowledged delta expires while its stream
 is readable.** A stream lives at most ``MAX_STREAM_LIFETIME`` (24 hours): its
@@ -63,6 +64,13 @@ def delta_expiry(written_at_ms: int, settings: Settings) -> int:
         + MAX_STREAM_LIFETIME_MS // 1000
         + DAY_SECONDS
     )
+
+
+def min_spill_expiration_days(settings: Settings) -> int:
+    """The fewest days the bucket may keep a spilled part's object: its delta's lifetime,
+    in whole days, plus one (the object is written just before its delta, and the
+    lifecycle rule counts days from the object's creation)."""
+    return -(-delta_expiry(0, settings) // DAY_SECONDS) + 1
 
 
 def lifetime_end(created_at_ms: int) -> int:

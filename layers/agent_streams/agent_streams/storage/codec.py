@@ -1,4 +1,5 @@
-"""How parts are stored: compact JSON strings, and how big an item gets.
+"""How parts are stored: compact JSON strings, and how big an item gets (parts too
+large for an item are stored apart: ``storage.spill``).
 
 Storing parts as one JSON string round-trips them exactly (no Decimal, no
 float drift, key order kept) and lets reads pass them on without re-encoding.
@@ -22,6 +23,13 @@ def encode_parts(parts: list[Any]) -> str:
     return escape_lone_surrogates(text) if has_lone_surrogates(text) else text
 
 
+def encode_part(part: Any) -> str:
+    """One part as :func:`encode_parts` writes it inside the list: ``encode_parts(parts)``
+    is ``"[" + ",".join(encode_part(p) for p in parts) + "]"``."""
+    text = _encoder.encode(part)
+    return escape_lone_surrogates(text) if has_lone_surrogates(text) else text
+
+
 def _number_size(value: int) -> int:
     # DynamoDB: about one byte per two significant digits, plus one.
     digits = len(str(abs(value)).rstrip("0")) or 1
@@ -37,3 +45,11 @@ def delta_item_size(stream_id: str, start: int, end: int, parts_json: str, expir
         + len("parts") + len(parts_json.encode())
         + len("expiresAt") + _number_size(expires_at)
     )  # fmt: skip
+
+
+def spilled_attribute_size(offsets: list[int] | tuple[int, ...]) -> int:
+    """The DynamoDB size of a delta item's ``spilled`` attribute (a list of numbers:
+    3 bytes, and each element's size plus one); 0 when nothing is spilled."""
+    if not offsets:
+        return 0
+    return len("spilled") + 3 + sum(_number_size(offset) + 1 for offset in offsets)

@@ -3,16 +3,11 @@ cancelled transaction returns) and PynamoDB models."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, cast
 
 from agent_streams.storage.keys import status_order_key
-from agent_streams.storage.models import (
-    DeltaItem,
-    StreamItem,
-    ThreadItem,
-    dumps_options,
-    loads_options,
-)
+from agent_streams.storage.models import DeltaItem, StreamItem, ThreadItem
 from agent_streams.storage.repository import DeltaWrite
 from agent_streams.types import Stream, StreamMetadata, Thread
 
@@ -29,6 +24,14 @@ def _s(raw: Raw, name: str) -> str | None:
     return None if value is None else str(value["S"])
 
 
+def dumps_metadata(meta: StreamMetadata) -> str | None:
+    return json.dumps(meta, separators=(",", ":"), ensure_ascii=False) if meta else None
+
+
+def loads_metadata(text: str | None) -> StreamMetadata:
+    return cast(StreamMetadata, json.loads(text)) if text else {}
+
+
 def stream_from_raw(raw: Raw) -> Stream:
     """A stream from a raw DynamoDB item (full or index-projected)."""
     return Stream(
@@ -40,14 +43,7 @@ def stream_from_raw(raw: Raw) -> Stream:
         created_at=_n(raw, "createdAt") or 0,
         last_heartbeat=_n(raw, "lastHeartbeat") or 0,
         next_start=_n(raw, "nextStart") or 0,
-        meta=StreamMetadata(
-            format=_s(raw, "format"),  # type: ignore[arg-type]
-            user_id=_s(raw, "userId"),
-            agent_name=_s(raw, "agentName"),
-            model=_s(raw, "model"),
-            provider=_s(raw, "provider"),
-            provider_options=loads_options(_s(raw, "providerOptions")),
-        ),
+        meta=loads_metadata(_s(raw, "metadata")),
         reason=_s(raw, "reason"),
         ended_at=_n(raw, "endedAt"),
         timeout_schedule=_s(raw, "timeoutSchedule"),
@@ -75,12 +71,7 @@ def stream_item(stream: Stream) -> StreamItem:
         created_at=stream.created_at,
         last_heartbeat=stream.last_heartbeat,
         next_start=stream.next_start,
-        format=stream.meta.format,
-        user_id=stream.meta.user_id,
-        agent_name=stream.meta.agent_name,
-        model=stream.meta.model,
-        provider=stream.meta.provider,
-        provider_options=dumps_options(stream.meta.provider_options),
+        metadata=dumps_metadata(stream.meta),
         reason=stream.reason,
         ended_at=stream.ended_at,
         timeout_schedule=stream.timeout_schedule,
@@ -125,13 +116,24 @@ def delta_item(stream_id: str, delta: DeltaWrite) -> DeltaItem:
         delta.start,
         end=delta.end,
         parts=delta.parts_json,
+        spilled=list(delta.spilled) or None,
         expires_at=delta.expires_at,
     )
 
 
+def spilled_offsets(raw: Raw) -> tuple[int, ...]:
+    """The ``spilled`` attribute of a raw delta item (empty when every part is inline)."""
+    return tuple(int(value["N"]) for value in raw.get("spilled", {}).get("L", []))
+
+
 def same_delta(raw: Raw, delta: DeltaWrite) -> bool:
-    """Whether a stored delta item is ``delta`` (an identical retry of it)."""
-    return int(raw["end"]["N"]) == delta.end and raw["parts"]["S"] == delta.parts_json
+    """Whether a stored delta item is ``delta`` (an identical retry of it). A spilled
+    part's marker holds its SHA-256, so equal texts mean equal parts, spilled or not."""
+    return (
+        int(raw["end"]["N"]) == delta.end
+        and raw["parts"]["S"] == delta.parts_json
+        and spilled_offsets(raw) == delta.spilled
+    )
 
 
 def live(stream: Stream | None, now: int) -> Stream | None:

@@ -1,4 +1,5 @@
-"""A stream's log of deltas: reading it from cursors, paging through it to delete it.
+"""A stream's log of deltas: reading it from cursors, paging through it to delete it,
+and putting back the parts it stored in S3 (``storage.spill``).
 
 Queries and batch deletes go through the low-level client (``storage.client``):
 a page of deltas is passed on as stored, parts included, without a model per item.
@@ -6,12 +7,18 @@ a page of deltas is passed on as stored, parts included, without a model per ite
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from agent_streams.observability import count
 from agent_streams.storage.client import DynamoClient
+from agent_streams.storage.conversions import spilled_offsets
 from agent_streams.storage.models import DeltaItem, StreamItem
+from agent_streams.storage.part_objects import PartObjects
+from agent_streams.storage.spill import references, splice, stream_prefix
 from agent_streams.types import Delta
+from agent_streams_protocol.errors import InternalError
 
 #: Pages of nothing but expired deltas that one read goes past.
 _EXPIRED_PAGES = 10
@@ -19,6 +26,7 @@ _EXPIRED_PAGES = 10
 
 class DeltaStore:
     _db: DynamoClient
+    _parts: PartObjects
 
     def read_deltas(
         self, cursors: Sequence[tuple[str, int]], now: int, limit: int
@@ -50,10 +58,7 @@ class DeltaStore:
             items = page.get("Items", [])
             if items or number >= _EXPIRED_PAGES:
                 break
-        return [
-            Delta(stream_id, int(raw["start"]["N"]), int(raw["end"]["N"]), raw["parts"]["S"])
-            for raw in items
-        ]
+        return [_delta(stream_id, raw) for raw in items]
 
     def delta_starts(
         self, stream_id: str, before: int | None, limit: int
@@ -100,3 +105,66 @@ class DeltaStore:
                 )
             )
         self._db.batch_write(requests, "delete items")
+
+    # -- spilled parts ------------------------------------------------------------------
+
+    def resolve_deltas(self, deltas: Sequence[Delta]) -> list[Delta]:
+        wanted = [part for delta in deltas for part in delta.spilled]
+        if not wanted:
+            return list(deltas)
+        bodies = iter(self._parts.get([part.key for part in wanted]))
+        resolved: list[Delta] = []
+        ended: set[str] = set()
+        for delta in deltas:
+            found = [next(bodies) for _ in delta.spilled]
+            if delta.stream_id in ended:
+                continue
+            if not delta.spilled:
+                resolved.append(delta)
+                continue
+            if any(body is None for body in found):
+                if self._delta_exists(delta.stream_id, delta.start):
+                    raise InternalError(
+                        f"delta {delta.stream_id}:{delta.start} is stored, but a part it "
+                        "spilled to S3 is not"
+                    )
+                # Deleted since it was read (deletion removes parts after their deltas).
+                ended.add(delta.stream_id)
+                continue
+            texts = []
+            for part, body in zip(delta.spilled, found, strict=True):
+                assert body is not None
+                if len(body) != part.size or hashlib.sha256(body).hexdigest() != part.sha256:
+                    raise InternalError(f"spilled part {part.key} is not the part its delta names")
+                texts.append(body.decode("utf-8"))
+            count("SpilledPartsRead", len(texts))
+            text = splice(delta.parts_json, delta.spilled, texts)
+            resolved.append(Delta(delta.stream_id, delta.start, delta.end, text))
+        return resolved
+
+    def _delta_exists(self, stream_id: str, start: int) -> bool:
+        page = self._db.query(
+            "check a delta",
+            TableName=DeltaItem.Meta.table_name,
+            KeyConditionExpression="#s = :s AND #start = :start",
+            ExpressionAttributeNames={"#s": "streamId", "#start": "start"},
+            ExpressionAttributeValues={":s": {"S": stream_id}, ":start": {"N": str(start)}},
+            ProjectionExpression="#s",
+            ConsistentRead=True,
+        )
+        return bool(page.get("Items"))
+
+    def delete_spilled_parts(self, stream_id: str) -> int:
+        return self._parts.delete_prefix(stream_prefix(stream_id))
+
+
+def _delta(stream_id: str, raw: dict[str, Any]) -> Delta:
+    text = raw["parts"]["S"]
+    offsets = spilled_offsets(raw)
+    return Delta(
+        stream_id,
+        int(raw["start"]["N"]),
+        int(raw["end"]["N"]),
+        text,
+        references(text, offsets) if offsets else (),
+    )

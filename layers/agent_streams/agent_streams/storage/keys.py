@@ -1,23 +1,20 @@
-"""Key formats shared by the DynamoDB repository and its fake."""
+"""Key formats and the Streams index's projection."""
 
 from __future__ import annotations
 
 from agent_streams.types import StreamStatus
+from agent_streams_protocol.limits import MAX_ORDER
 
 #: The Streams table's index, named after the reference's ``threadId_state_order_stepOrder``.
 STREAM_INDEX_NAME = "threadId-status-order-stepOrder"
-#: What the index projects besides its keys and the table key: what ``StreamMessage``
-#: the TTL filter and thread deletion need. Nothing a per-delta write touches, so appends cause no index writes.
+#: What the index projects besides its keys and the table key: what ``StreamMessage``,
+#: the TTL filter and thread deletion need. Nothing a per-delta write touches, so appends
+#: cause no index writes. A stream's metadata is one attribute, whatever fields it has.
 STREAM_INDEX_ATTRIBUTES = (
     "status",
     "order",
     "stepOrder",
-    "format",
-    "userId",
-    "agentName",
-    "model",
-    "provider",
-    "providerOptions",
+    "metadata",
     "expiresAt",
     # Changed only on state transitions and timeout re-arms, never per delta;
     # thread deletion needs them to cancel pending schedules without a read per stream.
@@ -27,9 +24,8 @@ STREAM_INDEX_ATTRIBUTES = (
 #: What a per-delta write (add_delta, heartbeat) updates on the stream item.
 PER_DELTA_STREAM_ATTRIBUTES = ("nextStart", "lastHeartbeat")
 
-#: order and stepOrder are stored zero-padded in the index sort key, so they must fit.
-MAX_ORDER = 10**12 - 1
-_WIDTH = 12
+#: order and stepOrder are stored zero-padded in the index sort key (MAX_ORDER is 12 digits).
+_WIDTH = len(str(MAX_ORDER))
 
 
 def status_order_key(status: StreamStatus, order: int, step_order: int) -> str:

@@ -7,12 +7,12 @@ process's one DynamoDB client (timeouts, pool and retries are ``agent_streams.aw
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
+    ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -77,13 +77,10 @@ class StreamItem(Model):
     created_at = NumberAttribute(attr_name="createdAt")
     last_heartbeat = NumberAttribute(attr_name="lastHeartbeat")
     next_start = NumberAttribute(attr_name="nextStart")
-    format = UnicodeAttribute(null=True)
-    user_id = UnicodeAttribute(null=True, attr_name="userId")
-    agent_name = UnicodeAttribute(null=True, attr_name="agentName")
-    model = UnicodeAttribute(null=True)
-    provider = UnicodeAttribute(null=True)
-    #: JSON text, for an exact round trip of arbitrary provider options.
-    provider_options = UnicodeAttribute(null=True, attr_name="providerOptions")
+    #: The stream's metadata (``shapes.StreamMetadata``) as compact JSON text: one
+    #: attribute whatever fields it has, projected into the index once, and an exact round
+    #: trip of what the writer gave (no Decimal). Absent when the writer gave none.
+    metadata = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     ended_at = NumberAttribute(null=True, attr_name="endedAt")
     timeout_schedule = UnicodeAttribute(null=True, attr_name="timeoutSchedule")
@@ -108,6 +105,9 @@ class DeltaItem(Model):
     end = NumberAttribute()
     #: Compact JSON text of the parts (see ``codec``).
     parts = UnicodeAttribute()
+    #: Where the markers of parts stored in S3 are in ``parts`` (see ``spill``); absent
+    #: when every part is inline.
+    spilled = ListAttribute(of=NumberAttribute, null=True)
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
@@ -184,11 +184,3 @@ def _share_connection() -> _Connection:
             shared.add_meta_table(table.get_meta_table())
         table.connection = shared
     return shared
-
-
-def dumps_options(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def loads_options(raw: str | None) -> dict[str, Any] | None:
-    return None if raw is None else dict(json.loads(raw))

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, TypeVar, Union
 
+from agent_streams.storage.spill import PartObject
 from agent_streams.types import Delta, Stream, StreamStatus, Thread
 
 T = TypeVar("T")
@@ -20,8 +21,12 @@ class DeltaWrite:
 
     start: int
     end: int
+    #: The item's parts text: markers in place of the spilled parts (``storage.spill``).
     parts_json: str
     expires_at: int
+    #: Where the markers are in ``parts_json``, and the objects to put first.
+    spilled: tuple[int, ...] = ()
+    objects: tuple[PartObject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +99,10 @@ class Repository(Protocol):
         """Streams at ``order`` with ``stepOrder <= max_step_order``, newest first."""
         ...
 
-    def append(self, stream_id: str, delta: DeltaWrite, now: int) -> AppendOutcome: ...
+    def append(self, stream_id: str, delta: DeltaWrite, now: int) -> AppendOutcome:
+        """Store the delta's spilled parts, then append it (one transaction)."""
+        ...
+
     def heartbeat(self, stream_id: str, now: int) -> Stream | None: ...
     def finish(
         self,
@@ -164,6 +172,18 @@ class Repository(Protocol):
         ...
 
     def delete_snapshot(self, stream_id: str, chunks: int) -> None: ...
+
+    # spilled parts (S3)
+    def resolve_deltas(self, deltas: Sequence[Delta]) -> list[Delta]:
+        """The deltas with their spilled parts put back (read concurrently, checked),
+        in order. A delta whose part is gone because the delta was deleted meanwhile
+        ends its stream's deltas there; a part missing from a delta still stored is an
+        ``InternalError``."""
+        ...
+
+    def delete_spilled_parts(self, stream_id: str) -> int:
+        """Delete every spilled part of the stream (its deltas gone or not); how many."""
+        ...
 
     # deletion
     def thread_streams(

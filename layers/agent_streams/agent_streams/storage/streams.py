@@ -21,6 +21,7 @@ from agent_streams.storage.conversions import (
 )
 from agent_streams.storage.keys import status_key_range
 from agent_streams.storage.models import StreamItem, ThreadItem
+from agent_streams.storage.part_objects import PartObjects
 from agent_streams.storage.threads import ThreadStore
 from agent_streams.storage.transactions import Transaction, write
 from agent_streams.types import Stream, StreamStatus
@@ -44,6 +45,7 @@ def not_expired(now: int) -> Condition:
 
 class StreamStore(ThreadStore):
     _db: DynamoClient
+    _parts: PartObjects
 
     def create_stream(self, stream: Stream) -> None:
         tx = Transaction()

@@ -48,6 +48,10 @@ def decide(value: Decided[T], stream: Stream) -> T:
 
 class TransitionStore(StreamStore):
     def append(self, stream_id: str, delta: DeltaWrite, now: int) -> AppendOutcome:
+        # Spilled parts first, so no reader finds a delta without them. If the append
+        # then fails or conflicts, the objects are orphans under the stream's prefix:
+        # nothing names them, stream deletion and the bucket's lifecycle remove them.
+        self._parts.put(delta.objects)
         tx = Transaction()
         tx.update(
             "stream",
@@ -151,6 +155,8 @@ class TransitionStore(StreamStore):
         before = self.get_stream(stream_id, now)
         if before is None or before.status != "streaming":
             return TransitionOutcome(before=before, after=before, changed=False)
+        if final_delta is not None:
+            self._parts.put(final_delta.objects)  # as in append
         condition = (StreamItem.status == "streaming") & not_expired(now)
         if extra_condition is not None:
             condition = condition & extra_condition
