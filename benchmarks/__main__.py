@@ -28,6 +28,7 @@ class Sizes:
     materialize_repeats: int
     streams: int
     deltas: int
+    message_parts: int
     sync_deltas: int
     spill_runs: int
 
@@ -43,6 +44,7 @@ FULL = Sizes(
     materialize_repeats=5,
     streams=10,
     deltas=10_000,
+    message_parts=10_000,
     sync_deltas=100_000,
     spill_runs=5,
 )
@@ -57,6 +59,7 @@ QUICK = Sizes(
     materialize_repeats=2,
     streams=10,
     deltas=1_000,
+    message_parts=2_000,
     sync_deltas=10_000,
     spill_runs=2,
 )
@@ -144,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         end_to_end,
         gsi,
         live_reads,
+        messages,
         overhead,
         requests_per_op,
         spill,
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args.aws_endpoint).start()
     try:
         section("requests", rows, lambda: requests_per_op.run(bench))
+        # While the tables are small (moto's queries slow down as they grow).
+        section("messages", rows, lambda: messages.run(bench, sizes.message_parts, sizes.e2e_runs))
         section("spill", rows, lambda: spill.run(bench, sizes.spill_runs))
         section("gsi", rows, lambda: gsi.run(bench))
         section("overhead", rows, lambda: overhead.run(bench, sizes.overhead_calls))

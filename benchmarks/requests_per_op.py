@@ -172,6 +172,27 @@ def run(bench: Bench) -> list[Row]:
         )
     )
 
+    # An abort that arms its stream's cleanup (created with retentionSeconds).
+    kept = str(
+        api.ok(
+            "POST",
+            f"/threads/{thread}/streams",
+            {"order": 3, "stepOrder": 0, "retentionSeconds": 600},
+        )["streamId"]
+    )
+    with proxy.window() as tally:
+        api.ok("POST", f"/streams/{kept}/abort", {"reason": "bench"})
+    rows.append(
+        _row(
+            "abort_stream (retentionSeconds: cleanup armed)",
+            tally,
+            "DynamoDB <= 2; Scheduler <= 2",
+            lambda d: sum(d.values()) <= 2,
+            2,
+            scheduler_min=2,
+        )
+    )
+
     # Readers: ten streams with a few deltas each.
     reader_thread = api.thread()
     streams = [api.stream(reader_thread, order=i) for i in range(10)]

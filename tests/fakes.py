@@ -104,3 +104,26 @@ class ManualClock:
             if now_ms < self._now:
                 raise ValueError("a clock cannot go back")
             self._now = now_ms
+
+
+class RecordingPublisher:
+    """The fake of the lifecycle events' publisher: keeps what it is given, in order.
+
+    ``publish_only`` makes the next call publish only that many of its first events (an
+    EventBridge that failed the rest of the entries).
+    """
+
+    def __init__(self) -> None:
+        self.published: list[Any] = []
+        self.calls: list[int] = []
+        self.publish_only: int | None = None
+
+    def publish(self, events: Any) -> int:
+        count = len(events) if self.publish_only is None else min(self.publish_only, len(events))
+        self.publish_only = None
+        self.calls.append(len(events))
+        self.published.extend(events[:count])
+        return count
+
+    def kinds(self) -> list[str]:
+        return [event.detail_type for event in self.published]

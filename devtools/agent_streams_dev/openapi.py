@@ -91,7 +91,9 @@ _DESCRIPTION = """\
 A store for streamed LLM output. Writers append the parts of a model's reply as
 deltas, exactly once and without gaps; readers list a thread's streams and follow
 them from per-stream cursors; streams time out after 10 minutes without a write,
-finished ones are cleaned up after 5, and a thread's streams can be deleted at any size.
+finished ones are cleaned up after 5 (or their own `retentionSeconds`), and a thread's
+streams can be deleted at any size. An ended stream's message is read in one go from
+its snapshot; lifecycle events go to EventBridge (docs/events.md).
 
 Every operation is also a Lambda function that can be invoked directly with the
 arguments object; errors then raise an exception named by the error code.

@@ -1,5 +1,6 @@
-"""cleanup_stream — EventBridge Scheduler target: delete a finished stream and its
-deltas 5 minutes after it finished (the reference's ``deleteStreamAsync``)."""
+"""cleanup_stream — EventBridge Scheduler target: delete an ended stream and its deltas once
+its retention is over (5 minutes after it finished by default; the reference's
+``deleteStreamAsync``)."""
 
 from agent_streams.api import Operation, lambda_handler
 from agent_streams.service import lifecycle

@@ -137,7 +137,7 @@ def full_log(api: LocalApi, thread_id: str, stream_id: str) -> list[dict[str, An
 
 
 def stored_log(stack: LocalStack, stream_id: str) -> list[dict[str, Any]]:
-    """Every delta item DynamoDB holds for the stream (expired or not)."""
+    """Every delta item DynamoDB holds for the stream (expired or not), not its snapshot."""
     assert stack.resources is not None
     dynamodb = aws(stack, "dynamodb")
     items: list[dict[str, Any]] = []
@@ -161,6 +161,8 @@ def stored_log(stack: LocalStack, stream_id: str) -> list[dict[str, Any]]:
             "parts": json.loads(item["parts"]["S"]),
         }
         for item in items
+        # An ended stream's snapshot shares the partition, below start 0 (storage.keys).
+        if int(item["start"]["N"]) >= 0
     ]
 
 

@@ -21,8 +21,9 @@ fenced block needs a language this module knows, and ``text`` marks what is not 
   ``--help`` lists every flag, ``aws`` operations and parameters exist in botocore's
   service model, ``--parameter-overrides`` names the template's parameters.
 - ``json``: parses, and is checked against what it claims to be (``JSON_CHECKS``).
-- ``js``/``tsx``: run by the test named in ``COVERED`` (a Node script, Chromium);
-  this module checks that the test exists and reads that doc.
+- ``js``/``tsx``/``yaml``: run by the test named in ``COVERED`` (a Node script, Chromium,
+  a rule deployed on the local stack's bus); this module checks that the test exists and
+  reads that doc.
 
 The only text changed before running is the local stack's address,
 ``http://127.0.0.1:3000`` (``make serve``'s), replaced by this module's stack's. The
@@ -59,7 +60,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DOCS_URL = "http://127.0.0.1:3000"
-LANGUAGES = {"python", "sh", "bash", "json", "js", "tsx", "text"}
+LANGUAGES = {"python", "sh", "bash", "json", "js", "tsx", "yaml", "text"}
 BIN = Path(sys.executable).parent
 SAM = ROOT / ".venv-tools" / "bin" / "sam"
 
@@ -115,6 +116,11 @@ COVERED = {
         "test_the_docs_react_example_is_the_one_the_browser_runs",
         '"browser.md"',
     ),
+    ("docs/events.md", "yaml", "SaveFinishedMessage:"): (
+        "tests/e2e/test_events_sample.py",
+        "test_the_sample_rule_sends_stream_finished_to_a_function_that_saves_the_message",
+        'DOCS / "events.md"',
+    ),
 }
 
 
@@ -133,7 +139,7 @@ def test_every_block_has_a_language_this_test_runs() -> None:
 
 
 def test_blocks_run_by_other_tests_are_run_there() -> None:
-    for language in ("js", "tsx"):
+    for language in ("js", "tsx", "yaml"):
         for block in of(language):
             assert covered(block), f"{block.label}: no test runs this {language} block"
     for (doc, language, needle), (path, name, reads) in COVERED.items():
@@ -505,8 +511,35 @@ def _jwt_context(value: Any) -> None:
     assert jwt["scopes"] is None or isinstance(jwt["scopes"], list)
 
 
+def _lifecycle_event(value: Any) -> None:
+    """An EventBridge event as publish_events makes it: its detail is what the runtime
+    makes of the stream it describes."""
+    from agent_streams.lifecycle_events import DETAIL_TYPES, SOURCE, stream_event
+    from agent_streams.types import Stream
+
+    assert value["source"] == SOURCE
+    assert value["detail-type"] in DETAIL_TYPES
+    detail = value["detail"]
+    stream = Stream(
+        detail["streamId"],
+        detail["threadId"],
+        detail["order"],
+        detail["stepOrder"],
+        detail["status"],
+        0,
+        0,
+        next_start=detail["cursor"],
+        reason=detail.get("reason"),
+        meta={k: detail[k] for k in ("userId", "format") if k in detail},  # type: ignore[misc]
+    )
+    assert stream_event(value["detail-type"], stream, detail["stack"], 0).detail == detail
+
+
 #: (doc, a line of the block) -> what the value must be.
-JSON_CHECKS = {("docs/local-stack.md", '"requestContext"'): _jwt_context}
+JSON_CHECKS = {
+    ("docs/local-stack.md", '"requestContext"'): _jwt_context,
+    ("docs/events.md", '"detail-type"'): _lifecycle_event,
+}
 
 
 @pytest.mark.parametrize("block", of("json"), ids=lambda b: b.label)

@@ -82,11 +82,15 @@ def test_the_owner_reads_and_others_get_404(
     assert "private" not in str(body)
 
 
-def test_get_stream_hides_other_subjects_streams(api: Api, owned: dict[str, str]) -> None:
+@pytest.mark.parametrize("operation", ["get_stream", "get_stream_message"])
+def test_stream_readers_hide_other_subjects_streams(
+    api: Api, owned: dict[str, str], operation: str
+) -> None:
     params = {"streamId": owned["streamId"]}
-    assert call(api, "get_stream", params, None, "alice")[0] == 200
-    status, body = call(api, "get_stream", params, None, "mallory")
+    assert call(api, operation, params, None, "alice")[0] == 200
+    status, body = call(api, operation, params, None, "mallory")
     assert (status, body["error"]) == (404, "StreamNotFound")
+    assert "private" not in str(body)
 
 
 def test_threads_without_an_owner_are_readable_by_any_subject(api: Api) -> None:
@@ -174,6 +178,7 @@ ROUTES: dict[str, Any] = {
         None,
     ),
     "get_stream": lambda ids: ({"streamId": ids["streamId"]}, None, None),
+    "get_stream_message": lambda ids: ({"streamId": ids["streamId"]}, None, None),
     "add_delta": lambda ids: (
         {"streamId": ids["streamId"]},
         None,
@@ -184,7 +189,9 @@ ROUTES: dict[str, Any] = {
     "abort_stream": lambda ids: ({"streamId": ids["streamId"]}, None, {"reason": "stop"}),
     "delete_stream": lambda ids: ({"streamId": ids["streamId"]}, None, None),
 }
-WRITERS = sorted(set(ROUTES) - set(READER_ROUTES) - {"get_stream", "create_thread"})
+WRITERS = sorted(
+    set(ROUTES) - set(READER_ROUTES) - {"get_stream", "get_stream_message", "create_thread"}
+)
 
 
 def with_authorizer(event: dict[str, Any], authorizer: dict[str, Any]) -> dict[str, Any]:

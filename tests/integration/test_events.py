@@ -81,11 +81,15 @@ def _silent_for_ten_minutes(stack: Stack) -> None:
     stack.clock.advance(TIMEOUT_MS)
 
 
-def _finished_five_minutes_ago(stack: Stack) -> None:
+def _finished(stack: Stack) -> None:
     _first_delta(stack)
     streams.finish_stream(
         parse_arguments(FinishStreamRequest, read_event("finish_stream.direct.json"))
     )
+
+
+def _finished_five_minutes_ago(stack: Stack) -> None:
+    _finished(stack)
     stack.clock.advance(CLEANUP_DELAY_MS)
 
 
@@ -107,12 +111,14 @@ BEFORE: dict[str, Callable[[Stack], None]] = {
     "delete_thread_streams": _first_delta,
     "streaming_messages": _first_delta,
     "get_stream": _first_delta,
+    "get_stream_message": _finished,
     "finish_stream": _first_delta,
     "abort_stream": _first_delta,
     "delete_stream": _first_delta,
     "delete_thread_streams_page": _first_delta,
     "timeout_stream": _silent_for_ten_minutes,
     "cleanup_stream": _finished_five_minutes_ago,
+    "publish_events": _finished,
 }
 
 
@@ -142,6 +148,7 @@ def check_new_stream(stack: Stack, stream_id: Any) -> None:
     created = stream_now(stack)
     assert created.status == "streaming"
     assert created.meta.get("agentName") == "travel-planner"
+    assert created.retention_seconds == 300
 
 
 def check_listed(stack: Stack, reply: Any) -> None:
@@ -182,6 +189,17 @@ def check_state(stack: Stack, state: Any) -> None:
     assert state["threadId"] == THREAD
     assert state["status"] == "streaming"
     assert state["nextStart"] == 4
+    assert state["retentionSeconds"] == 300
+
+
+def check_message(stack: Stack, reply: Any) -> None:
+    assert (reply["streamId"], reply["status"], reply["cursor"]) == (STREAM, "finished", 8)
+    assert reply["uiMessage"]["text"] == "Lisbon in May is mild: expect 17-24 °C and little rain."
+
+
+def check_published(stack: Stack, reply: Any) -> None:
+    assert reply == {"batchItemFailures": []}
+    assert stream_now(stack).snapshot_chunks == 1  # the snapshot came first
 
 
 def check_appended(stack: Stack, value: Any) -> None:
@@ -245,6 +263,8 @@ EXPECTED: dict[str, tuple[int | None, Callable[[Stack, Any], None]]] = {
     "timeout_stream": (None, check_timed_out),
     "cleanup_stream": (None, check_gone),
     "delete_thread_streams_page": (None, check_page),
+    "get_stream_message": (200, check_message),
+    "publish_events": (None, check_published),
 }
 #: Direct returns that have the shape of an HTTP reply schema.
 DIRECT_SCHEMAS = {
@@ -255,6 +275,7 @@ DIRECT_SCHEMAS = {
     "list_deltas": "StreamDeltaList",
     "streaming_messages": "MessageWithMetadataList",
     "get_stream": "StreamState",
+    "get_stream_message": "StreamUIMessage",
 }
 
 
@@ -322,7 +343,8 @@ def named_ids(value: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
             if key in ("threadId", "streamId"):
-                yield key, item
+                # A DynamoDB image (publish_events's records) holds {"S": id}.
+                yield key, item["S"] if isinstance(item, dict) and "S" in item else item
             elif key == "body" and isinstance(item, str):
                 yield from named_ids(json.loads(item))
             elif key == "cursors" and isinstance(item, str):

@@ -209,6 +209,34 @@ class TestStreamingMessages:
         assert seen[huge_stream] == list(range(25))
         assert largest <= MAX_DELTAS_REPLY_BYTES
 
+    def test_get_stream_message_is_a_413_too_from_its_deltas_and_from_its_snapshot(
+        self, api: Api, stack: Stack, huge_stream: str
+    ) -> None:
+        """12 MB of message: materialised from the deltas, or read from its snapshot (which
+        compresses it to a few KB), it is too large for one reply either way."""
+        from agent_streams.service import snapshots
+        from agent_streams.service.context import services
+
+        params = {"streamId": huge_stream}
+        for from_snapshot in (False, True):
+            if from_snapshot:
+                ctx = services()
+                stream = ctx.repository.get_stream(huge_stream, ctx.now())
+                assert stream is not None
+                assert snapshots.store(ctx, stream, ctx.now())
+                stored = ctx.repository.get_stream(huge_stream, ctx.now())
+                assert stored is not None
+                assert stored.snapshot_chunks == 1
+            before = snapshot(stack.settings)
+            response, size = http_reply(api, "get_stream_message", params)
+            body = reply_json(response)
+            assert (response["statusCode"], body["error"]) == (413, "ReplyTooLarge")
+            assert "list_deltas" in body["message"]
+            assert size < 4096
+            assert snapshot(stack.settings) == before
+            with pytest.raises(ReplyTooLarge, match="list_deltas"):
+                api.direct("get_stream_message", params)
+
     def test_a_reply_that_fits_is_served(self, api: Api, thread_id: str, stream_id: str) -> None:
         api.direct(
             "add_delta",

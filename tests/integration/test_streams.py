@@ -71,6 +71,7 @@ class TestCreateStream:
             "threadId": thread_id,
             "lastHeartbeat": START_MS,
             "nextStart": 0,
+            "retentionSeconds": 300,
         }
 
     def test_ids_are_url_safe_and_short(self, api: Api, thread_id: str) -> None:

@@ -104,7 +104,7 @@ def test_every_template_route_is_documented(document: dict[str, Any]) -> None:
         if path not in LIVE_PATHS  # the live reads: at the LiveUrl, not HTTP API routes
     }
     assert documented == routed
-    assert len(documented) == 15
+    assert len(documented) == 16
     for path in LIVE_PATHS:
         live = document["paths"][path]["get"]
         assert "text/event-stream" in live["responses"]["200"]["content"]
@@ -194,7 +194,7 @@ def test_reply_schemas_never_allow_null(document: dict[str, Any]) -> None:
     """Absent optional fields are omitted, never null."""
     schemas = document["components"]["schemas"]
     replies = [route.reply for route in ROUTES.values() if route.reply is not None]
-    assert len(replies) == 14
+    assert len(replies) == 15
     for name in {component_name(reply) for reply in replies} | {"Error"}:
         assert _nulls(schemas[name]) == 0, name
     assert _nulls(schemas["StreamMessage"]) == 0
@@ -223,7 +223,9 @@ def test_reply_shapes_match_the_contract(document: dict[str, Any]) -> None:
         "lastHeartbeat",
         "endedAt",
         "nextStart",
+        "retentionSeconds",
     ]
+    assert keys("StreamUIMessage") == (["streamId", "status", "cursor", "uiMessage"],) * 2
     assert keys("StreamDelta") == (["streamId", "start", "end", "parts"],) * 2
     assert keys("Thread") == (
         ["threadId", "userId", "title", "summary", "status", "createdAt"],

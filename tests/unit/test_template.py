@@ -24,7 +24,7 @@ OPERATIONS = {
     "create_thread", "get_thread", "delete_thread", "create_stream", "list_streams", "list_deltas",
     "abort_streams_by_order", "delete_thread_streams", "streaming_messages", "get_stream", "add_delta",
     "heartbeat_stream", "finish_stream", "abort_stream", "delete_stream", "timeout_stream",
-    "cleanup_stream", "delete_thread_streams_page",
+    "cleanup_stream", "delete_thread_streams_page", "get_stream_message", "publish_events",
 }  # fmt: skip
 
 #: Parts spilled to S3: written by the functions that take a delta, read (ListBucket: a
@@ -64,6 +64,10 @@ ALLOWED_ACTIONS = {
                        "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole", *SPILL_DELETE},
     "delete_thread_streams_page": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
                                    "dynamodb:Query", "scheduler:DeleteSchedule", *SPILL_DELETE},
+    "get_stream_message": {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", *SPILL_READ},
+    "publish_events": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:PutItem",
+                       "dynamodb:BatchWriteItem", "events:PutEvents", "sqs:SendMessage", *SPILL_READ},
 }  # fmt: skip
 
 READER_OPERATIONS = {
@@ -72,6 +76,7 @@ READER_OPERATIONS = {
     "list_deltas",
     "streaming_messages",
     "get_stream",
+    "get_stream_message",
 }
 #: Behind the JWT authorizer when there is one: the readers, and the abort routes (a
 #: browser's stop button); the service checks the token's subject owns the thread.
@@ -132,7 +137,14 @@ def test_each_function_gets_only_the_actions_it_needs(operation: str) -> None:
             text = resource_text(resource)
             assert text != "*"
             assert text.startswith(
-                ("GetAtt:", "arn:${AWS::Partition}:", "${StreamsTable.Arn}/index/", SPILL_OBJECTS)
+                (
+                    "GetAtt:",
+                    "arn:${AWS::Partition}:",
+                    "${StreamsTable.Arn}/index/",
+                    "${StreamsTable.Arn}/stream/",
+                    "${ThreadsTable.Arn}/stream/",
+                    SPILL_OBJECTS,
+                )
             ), text
             if text.startswith("GetAtt:SpillBucket"):
                 assert as_list(statement["Action"]) == ["s3:ListBucket"]
@@ -193,6 +205,8 @@ def test_resources_are_scoped_to_the_stack() -> None:
                     assert "${AWS::StackName}-delete-thread-streams" in text
                 elif "/index/" in text:
                     assert text.endswith(f"/index/{STREAM_INDEX_NAME}")
+                elif text.startswith("arn:${AWS::Partition}:events:"):
+                    assert text.endswith(":event-bus/${EventBusName}")
 
 
 def test_the_scheduler_role_may_invoke_only_the_two_targets() -> None:
@@ -221,7 +235,7 @@ def test_every_route_is_authorized_by_default() -> None:
     assert TEMPLATE.parameter_default("ApiAuthorization") == "AWS_IAM"
     assert TEMPLATE.parameter_default("JwtIssuer") == ""
     routes = TEMPLATE.of_type("AWS::ApiGatewayV2::Route")
-    assert len(routes) == 15
+    assert len(routes) == 16
     by_function = TEMPLATE.routes()
     for logical_id, route in routes.items():
         auth = route["Properties"]["AuthorizationType"]
@@ -304,6 +318,54 @@ def test_every_function_has_a_log_group_with_retention() -> None:
         assert RESOURCES[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+# -- lifecycle events -----------------------------------------------------------------------
+
+
+def test_the_streams_and_threads_tables_record_old_and_new_images() -> None:
+    for table in ("StreamsTable", "ThreadsTable"):
+        assert TEMPLATE.tables()[table].stream_view_type == "NEW_AND_OLD_IMAGES"
+    assert TEMPLATE.tables()["DeltasTable"].stream_view_type is None  # no records per delta
+
+
+def test_the_event_source_mappings_filter_out_everything_but_transitions_and_removals() -> None:
+    from agent_streams_dev.local.event_sources import Filters
+
+    by_table = {m.table_id: m for m in TEMPLATE.event_source_mappings()}
+    assert set(by_table) == {"StreamsTable", "ThreadsTable"}
+    for mapping in by_table.values():
+        assert mapping.function_id == FUNCTIONS["publish_events"].logical_id
+        assert mapping.report_batch_item_failures
+        assert mapping.bisect_on_error
+        assert mapping.maximum_retry_attempts > 0
+        assert mapping.on_failure_id == "EventsDeadLetterQueue"
+        assert mapping.starting_position == "TRIM_HORIZON"
+    streams = Filters(by_table["StreamsTable"].filters)
+
+    def record(name: str, old: str | None, new: str | None) -> dict[str, Any]:
+        images: dict[str, Any] = {}
+        if old is not None:
+            images["OldImage"] = {"status": {"S": old}, "nextStart": {"N": "4"}}
+        if new is not None:
+            images["NewImage"] = {"status": {"S": new}, "nextStart": {"N": "5"}}
+        return {"eventName": name, "dynamodb": {"Keys": {"streamId": {"S": "s"}}, **images}}
+
+    assert streams.passes(record("MODIFY", "streaming", "finished"))
+    assert streams.passes(record("MODIFY", "streaming", "aborted"))
+    assert streams.passes(record("REMOVE", "finished", None))
+    assert not streams.passes(record("MODIFY", "streaming", "streaming"))  # a delta, a heartbeat
+    assert not streams.passes(record("MODIFY", "finished", "finished"))  # the snapshot's count
+    assert not streams.passes(record("INSERT", None, "streaming"))
+    threads = Filters(by_table["ThreadsTable"].filters)
+    assert threads.passes({"eventName": "REMOVE", "dynamodb": {}})
+    assert not threads.passes({"eventName": "MODIFY", "dynamodb": {}})
+
+
+def test_the_bus_is_a_parameter_the_default_bus_by_default() -> None:
+    assert TEMPLATE.parameter_default("EventBusName") == "default"
+    env = function_resource("publish_events")["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
+
+
 # -- operations: alarms, dashboard, environment ---------------------------------------
 
 NOTIFY = {"Fn::If": ["NotifyAlarms", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
@@ -329,7 +391,7 @@ def test_alarms_notify_the_topic_only_when_one_is_given() -> None:
     assert TEMPLATE.body["Conditions"]["NotifyAlarms"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
-    assert len(ALARMS) == 2 * len(OPERATIONS) + 5
+    assert len(ALARMS) == 2 * len(OPERATIONS) + 6
     for logical_id, alarm in ALARMS.items():
         props = alarm["Properties"]
         assert props["AlarmActions"] == NOTIFY, logical_id
@@ -369,6 +431,18 @@ def test_the_scheduler_dead_letter_queue_alarms_on_any_message() -> None:
     )  # fmt: skip
     # SQS stops reporting an idle queue: a message left there must keep the alarm on.
     assert props["TreatMissingData"] == "ignore"
+
+
+def test_the_events_dead_letter_queue_alarms_on_any_message() -> None:
+    alarm = ALARMS["EventsDeadLetterQueueAlarm"]
+    props = alarm["Properties"]
+    assert alarm_metrics(alarm) == [
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+         {"QueueName": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}}),
+    ]  # fmt: skip
+    assert (props["Statistic"], props["Threshold"], props["TreatMissingData"]) == (
+        "Maximum", 0, "ignore",
+    )  # fmt: skip
 
 
 def test_thread_deletions_that_do_not_succeed_raise_an_alarm() -> None:
@@ -474,7 +548,10 @@ def test_the_dashboard_shows_every_function_and_the_stack_resources() -> None:
     for ns, _, dims, _ in dashboard_metrics():
         by_namespace.setdefault(ns, set()).update(dims.values())
     assert by_namespace["AWS/DynamoDB"] >= {"<ThreadsTable>", "<StreamsTable>", "<DeltasTable>"}
-    assert by_namespace["AWS/SQS"] == {"<SchedulerDeadLetterQueue.QueueName>"}
+    assert by_namespace["AWS/SQS"] == {
+        "<SchedulerDeadLetterQueue.QueueName>",
+        "<EventsDeadLetterQueue.QueueName>",
+    }
     assert by_namespace["AWS/States"] == {"<DeleteThreadStreamsStateMachine>"}
     assert by_namespace["AWS/ApiGateway"] == {"<HttpApi>"}
     # S3's daily storage metrics of the spill bucket.

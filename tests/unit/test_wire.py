@@ -55,7 +55,7 @@ def test_the_protocol_imports_with_nothing_installed() -> None:
     found = subprocess.run(
         [sys.executable, "-S", "-c", script], capture_output=True, text=True, check=True
     )
-    assert found.stdout.strip() == "15"
+    assert found.stdout.strip() == "16"
 
 
 @pytest.mark.parametrize(
@@ -74,14 +74,18 @@ def test_optional_keys_are_known_at_run_time() -> None:
     assert arguments.DeleteThreadStreamsPageArgs.__required_keys__ == frozenset()
 
 
-def test_the_metadata_is_all_that_create_stream_takes_besides_the_place() -> None:
+def test_the_metadata_is_all_that_create_stream_takes_besides_the_place_and_retention() -> None:
+    """``retentionSeconds`` is a setting, not metadata (docs/wire.md): get_stream shows it,
+    list_streams does not."""
     metadata = set(shapes.StreamMetadata.__annotations__)
     assert set(shapes.CreateStreamRequest.__annotations__) == {
         "threadId",
         "order",
         "stepOrder",
+        "retentionSeconds",
         *metadata,
     }
+    assert "retentionSeconds" in shapes.StreamState.__required_keys__
     assert set(shapes.StreamMessage.__annotations__) == {
         "streamId",
         "status",

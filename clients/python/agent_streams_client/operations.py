@@ -27,6 +27,7 @@ from agent_streams_client.types import (
     StreamMetadata,
     StreamState,
     StreamStatus,
+    StreamUIMessage,
     Thread,
 )
 
@@ -95,10 +96,12 @@ class Operations:
         provider: str | None = None,
         provider_options: Mapping[str, Any] | None = None,
         metadata: StreamMetadata | None = None,
+        retention_seconds: int | None = None,
     ) -> str:
         """Open a stream; its id. ``metadata``: the stream's metadata as the wire names it
         (any field of ``StreamMetadata``, e.g. one newer than these keyword arguments);
-        the keyword arguments given win over it."""
+        the keyword arguments given win over it. ``retention_seconds``: how long the
+        stream stays readable once it ended (default 300 once finished)."""
         result = await self.transport.call(
             "create_stream",
             {
@@ -113,6 +116,7 @@ class Operations:
                     model=model,
                     provider=provider,
                     providerOptions=None if provider_options is None else dict(provider_options),
+                    retentionSeconds=retention_seconds,
                 ),
             },
         )
@@ -171,6 +175,11 @@ class Operations:
 
     async def get_stream(self, stream_id: str) -> StreamState:
         return cast(StreamState, await self.transport.call("get_stream", {"streamId": stream_id}))
+
+    async def get_stream_message(self, stream_id: str) -> StreamUIMessage:
+        """The stream's UI message (from its snapshot once it ended) and its ``cursor``."""
+        result = await self.transport.call("get_stream_message", {"streamId": stream_id})
+        return cast(StreamUIMessage, result)
 
     async def add_delta(self, stream_id: str, *, start: int, end: int, parts: list[Part]) -> bool:
         """Append parts ``[start, end)``. False: the stream is gone or no longer streaming."""

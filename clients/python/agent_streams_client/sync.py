@@ -28,6 +28,7 @@ from agent_streams_client.types import (
     StreamMessage,
     StreamState,
     StreamStatus,
+    StreamUIMessage,
     Thread,
     UIMessage,
 )
@@ -183,6 +184,9 @@ class SyncStreamsClient:
 
     def get_stream(self, stream_id: str) -> StreamState:
         return self._run(self.client.get_stream(stream_id))
+
+    def get_stream_message(self, stream_id: str) -> StreamUIMessage:
+        return self._run(self.client.get_stream_message(stream_id))
 
     def add_delta(self, stream_id: str, *, start: int, end: int, parts: list[Part]) -> bool:
         return self._run(self.client.add_delta(stream_id, start=start, end=end, parts=parts))

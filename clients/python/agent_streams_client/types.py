@@ -25,6 +25,7 @@ from agent_streams_protocol.shapes import (
     StreamMetadata,
     StreamState,
     StreamStatus,
+    StreamUIMessage,
     Thread,
     ThreadStatus,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "StreamMetadata",
     "StreamState",
     "StreamStatus",
+    "StreamUIMessage",
     "Thread",
     "ThreadStatus",
     "UIMessage",

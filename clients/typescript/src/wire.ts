@@ -96,6 +96,7 @@ export interface CreateStreamBody {
   model?: string | null;
   provider?: string | null;
   providerOptions?: Record<string, Record<string, unknown>> | null;
+  retentionSeconds?: number | null;
 }
 
 /** What a thread is created with (`Thread` shows it back). */
@@ -299,6 +300,28 @@ export interface StreamState {
    * @minimum 0
    */
   nextStart: number;
+  /**
+   * How long the stream stays readable once it ended (create_stream's, or 300). An aborted stream created without one stays until deleted or the stack's RetentionDays.
+   * @minimum 1
+   */
+  retentionSeconds: number;
+}
+
+/** A stream's UI message (`get_stream_message`): from its snapshot once it ended. */
+export interface StreamUIMessage {
+  /**
+   * The stream's id; its first 16 characters are derived from its thread's id.
+   * @pattern ^[0-9A-Za-z_-]{1,40}$
+   */
+  streamId: string;
+  status: "streaming" | "finished" | "aborted";
+  /**
+   * The part number after the last one in the message: go on from it with list_deltas (an ended stream's `nextStart`).
+   * @minimum 0
+   */
+  cursor: number;
+  /** The AI SDK 5 UI message `derive_ui_messages` makes of the stream's deltas: `{id, key, order, stepOrder, status, agentName?, text, role, parts, metadata?}`. */
+  uiMessage: Record<string, unknown>;
 }
 
 /** A conversation; it owns streams. */
@@ -335,6 +358,7 @@ export const ROUTES = {
   delete_thread_streams: { method: "DELETE", path: "/threads/{threadId}/streams" },
   finish_stream: { method: "POST", path: "/streams/{streamId}/finish" },
   get_stream: { method: "GET", path: "/streams/{streamId}" },
+  get_stream_message: { method: "GET", path: "/streams/{streamId}/message" },
   get_thread: { method: "GET", path: "/threads/{threadId}" },
   heartbeat_stream: { method: "POST", path: "/streams/{streamId}/heartbeat" },
   list_deltas: { method: "GET", path: "/threads/{threadId}/deltas" },

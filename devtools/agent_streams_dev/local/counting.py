@@ -22,6 +22,12 @@ concurrently without depending on how fast the endpoint answers;
 :meth:`CountingProxy.intercepting` answers chosen requests itself instead of
 forwarding them (an AWS that throttles, say), so a whole stack can be tried
 against faults over the wire.
+
+Requests the stack makes in the background of the operations — the local event
+source mappings polling the tables' DynamoDB streams and the function they invoke
+(``event_sources.py``) — carry the :data:`BACKGROUND_HEADER`; a window counts them
+only when asked (``window(background=True)``), so an operation's count is its own
+whenever the background runs.
 """
 
 from __future__ import annotations
@@ -79,6 +85,9 @@ _TARGET_SERVICES = {
 }
 
 
+#: Marks a request made in the background of the operations (its value says by whom).
+BACKGROUND_HEADER = "x-agent-streams-local-background"
+
 #: An answer in place of the endpoint's: (status, headers, body).
 Answer = tuple[int, dict[str, str], bytes]
 #: Decides, per request (service, operation, body), whether to answer it here (None: forward).
@@ -104,6 +113,8 @@ class Request:
     batch_items: dict[str, int] = field(default_factory=dict)
     #: The parsed JSON body, when the window asked for bodies.
     body: Any = None
+    #: Who made it in the background of the operations (None: an operation did).
+    background: str | None = None
 
     @property
     def key(self) -> str:
@@ -113,8 +124,10 @@ class Request:
 class Tally:
     """What arrived during one :meth:`CountingProxy.window`."""
 
-    def __init__(self, keep_bodies: bool) -> None:
+    def __init__(self, keep_bodies: bool, background: bool = False) -> None:
         self.keep_bodies = keep_bodies
+        #: Whether background requests (:data:`BACKGROUND_HEADER`) are counted too.
+        self.background = background
         self.requests: list[Request] = []
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -214,6 +227,7 @@ class CountingProxy:
         self.latency = 0.0
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._in_flight_foreground = 0
         self._local = threading.local()
         self.total = 0
         proxy = self
@@ -265,9 +279,10 @@ class CountingProxy:
     # -- observing ------------------------------------------------------------
 
     @contextmanager
-    def window(self, *, keep_bodies: bool = False) -> Iterator[Tally]:
-        """Record the requests that arrive while the block runs."""
-        tally = Tally(keep_bodies)
+    def window(self, *, keep_bodies: bool = False, background: bool = False) -> Iterator[Tally]:
+        """Record the requests that arrive while the block runs (with ``background``, those
+        made in the background of the operations too)."""
+        tally = Tally(keep_bodies, background)
         with self._lock:
             self._tallies.append(tally)
         try:
@@ -359,23 +374,29 @@ class CountingProxy:
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
         headers["Content-Length"] = str(len(body))
         service, operation = identify(handler.command, handler.path, handler.headers, body)
+        background = handler.headers.get(BACKGROUND_HEADER)
         # In flight from its arrival: requests held together at a gate are counted
-        # together, whichever of them the gate lets go first.
+        # together, whichever of them the gate lets go first. Background requests are
+        # neither held nor intercepted, and count only in windows that ask for them.
         with self._lock:
-            gate = self._gate
-            interceptor = self._interceptor
-            tallies = list(self._tallies)
+            gate = self._gate if background is None else None
+            interceptor = self._interceptor if background is None else None
+            tallies = [t for t in self._tallies if background is None or t.background]
             self._in_flight += 1
+            if background is None:
+                self._in_flight_foreground += 1
             in_flight = self._in_flight
+            in_flight_foreground = self._in_flight_foreground
             self.total += 1
         for tally in tallies:
-            tally._saw_in_flight(in_flight)
+            tally._saw_in_flight(in_flight if tally.background else in_flight_foreground)
         if gate is not None:
             gate.wait(service, operation)
             with self._lock:
                 in_flight = self._in_flight
+                in_flight_foreground = self._in_flight_foreground
             for tally in tallies:
-                tally._saw_in_flight(in_flight)
+                tally._saw_in_flight(in_flight if tally.background else in_flight_foreground)
         started = time.monotonic()
         if self.latency:
             time.sleep(self.latency)
@@ -393,6 +414,8 @@ class CountingProxy:
         finally:
             with self._lock:
                 self._in_flight -= 1
+                if background is None:
+                    self._in_flight_foreground -= 1
         ended = time.monotonic()
         if tallies:
             parsed = _json(body) if service == "dynamodb" else None
@@ -406,11 +429,12 @@ class CountingProxy:
                         status=status,
                         started=started,
                         ended=ended,
-                        in_flight=in_flight,
+                        in_flight=in_flight if tally.background else in_flight_foreground,
                         table=parsed.get("TableName") if isinstance(parsed, dict) else None,
                         index=parsed.get("IndexName") if isinstance(parsed, dict) else None,
                         batch_items=_batch_items(operation, parsed),
                         body=parsed if tally.keep_bodies else None,
+                        background=background,
                     )
                 )
         handler.send_response_only(status)

@@ -64,6 +64,11 @@ def _number_size(text: str) -> int:
     return math.ceil(max(len(digits), 1) / 2) + 1
 
 
+def _binary_size(value: Any) -> int:
+    # botocore's parameters and parsed replies hold bytes; the wire holds base64.
+    return len(value) if isinstance(value, bytes | bytearray) else len(base64.b64decode(value))
+
+
 def value_size(value: Mapping[str, Any]) -> int:
     """The size DynamoDB counts for one attribute value (wire format, e.g. ``{"S": "x"}``)."""
     ((kind, inner),) = value.items()
@@ -72,7 +77,7 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "N":
         return _number_size(inner)
     if kind == "B":
-        return len(base64.b64decode(inner))
+        return _binary_size(inner)
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "SS":
@@ -80,7 +85,7 @@ def value_size(value: Mapping[str, Any]) -> int:
     if kind == "NS":
         return sum(_number_size(n) for n in inner)
     if kind == "BS":
-        return sum(len(base64.b64decode(b)) for b in inner)
+        return sum(_binary_size(b) for b in inner)
     if kind == "L":
         return 3 + sum(value_size(v) + 1 for v in inner)
     if kind == "M":

@@ -127,6 +127,8 @@ class LocalHttpServer:
         self.api = api
         self.endpoints = endpoints
         self.requests = 0
+        #: Called after each request is answered (the stack wakes its event sources).
+        self.after_request: Callable[[], None] | None = None
         self._mounts: list[_Mount] = []
         server = self
 
@@ -210,6 +212,13 @@ class LocalHttpServer:
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         self.requests += 1
+        try:
+            self._serve(request)
+        finally:
+            if self.after_request is not None:
+                self.after_request()
+
+    def _serve(self, request: BaseHTTPRequestHandler) -> None:
         mounted = self._mount_for(urlsplit(request.path).path)
         gateway = mounted is None
         cors = self.api.cors if mounted is None else mounted.cors

@@ -261,6 +261,11 @@ def start(
     return invocation
 
 
+def current() -> Invocation | None:
+    """The invocation the calling code runs in (None: outside any)."""
+    return _current.get()
+
+
 # -- the deadline, enforced on the runtime's AWS calls -----------------------------------
 
 

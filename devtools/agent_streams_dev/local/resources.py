@@ -26,6 +26,10 @@ class StackResources:
     table_names: dict[str, str]
     #: The state machine's definition, substitutions applied.
     definition: dict[str, Any]
+    #: The tables' DynamoDB stream ARNs, by logical id (tables with a stream).
+    stream_arns: dict[str, str]
+    #: The queues (by logical id) the event source mappings send failed batches to.
+    queue_urls: dict[str, str]
 
 
 def _error_code(exc: Exception) -> str:
@@ -49,6 +53,7 @@ def ensure_resources(
     dynamodb = clients("dynamodb")
     table_names = {logical_id: f"{stack_name}-{logical_id}" for logical_id in template.tables()}
     existing = set(dynamodb.list_tables().get("TableNames", []))
+    stream_arns: dict[str, str] = {}
     for logical_id, spec in template.tables().items():
         name = table_names[logical_id]
         if name not in existing:
@@ -59,6 +64,19 @@ def ensure_resources(
                     TableName=name,
                     TimeToLiveSpecification={"AttributeName": spec.ttl_attribute, "Enabled": True},
                 )
+        if spec.stream_view_type:
+            table = dynamodb.describe_table(TableName=name)["Table"]
+            if not (table.get("StreamSpecification") or {}).get("StreamEnabled"):
+                # A table made before it had a stream: CloudFormation would add it.
+                dynamodb.update_table(
+                    TableName=name,
+                    StreamSpecification={
+                        "StreamEnabled": True,
+                        "StreamViewType": spec.stream_view_type,
+                    },
+                )
+                table = dynamodb.describe_table(TableName=name)["Table"]
+            stream_arns[logical_id] = str(table["LatestStreamArn"])
 
     buckets = ensure_buckets(
         template, clients("s3"), stack_name=stack_name, region=region, parameters=parameters
@@ -77,6 +95,13 @@ def ensure_resources(
         "Attributes"
     ]["QueueArn"]
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{stack_name}-local"
+    queue_urls = {
+        mapping.on_failure_id: sqs.create_queue(QueueName=f"{stack_name}-{mapping.on_failure_id}")[
+            "QueueUrl"
+        ]
+        for mapping in template.event_source_mappings()
+        if mapping.on_failure_id is not None
+    }
 
     path, substitutions = template.state_machine()
 
@@ -131,9 +156,11 @@ def ensure_resources(
         retention_days=int(deployed["RetentionDays"]),
         spill_bucket=buckets["SpillBucket"],
         spill_expiration_days=int(deployed["SpillExpirationDays"]),
+        event_bus_name=str(deployed.get("EventBusName") or "default"),
+        stack_name=stack_name,
         region=region,
     )
-    return StackResources(settings, machine_arn, table_names, parsed)
+    return StackResources(settings, machine_arn, table_names, parsed, stream_arns, queue_urls)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -151,4 +178,6 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "RETENTION_DAYS": str(settings.retention_days),
         "SPILL_BUCKET": settings.spill_bucket,
         "SPILL_EXPIRATION_DAYS": str(settings.spill_expiration_days),
+        "EVENT_BUS_NAME": settings.event_bus_name,
+        "STACK_NAME": settings.stack_name,
     }

@@ -17,10 +17,15 @@
   requests (``dynamo_limits.py``), whatever the endpoint.
 - A virtual clock drives the service; schedules fire when it passes their time
   (``advance`` skips ahead and fires everything due, in order).
+- The tables' DynamoDB streams feed the template's event source mappings
+  (``event_sources.py``), which invoke ``publish_events``; what it puts on the
+  stack's EventBridge bus is read back through a rule and a queue
+  (``event_bus.py``) and listed at ``GET /_local/events``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -36,7 +41,15 @@ from agent_streams_dev.local.asgi import AsgiBridge
 from agent_streams_dev.local.asl import LocalWorkflows
 from agent_streams_dev.local.clock import VirtualClock
 from agent_streams_dev.local.cors import CorsRules
+from agent_streams_dev.local.counting import BACKGROUND_HEADER
 from agent_streams_dev.local.dynamo_limits import DynamoLimits, key_schemas
+from agent_streams_dev.local.event_bus import EventObserver
+from agent_streams_dev.local.event_sources import (
+    EventSourceMappings,
+    Filters,
+    StreamMapping,
+    mark_background,
+)
 from agent_streams_dev.local.functions import LocalFunctions
 from agent_streams_dev.local.http_server import LocalEndpoints, LocalHttpServer
 from agent_streams_dev.local.lambda_api import PATH_PREFIX as LAMBDA_PATH_PREFIX
@@ -46,6 +59,10 @@ from agent_streams_dev.local.schedules import ScheduleRunner
 from agent_streams_dev.local.template import PROJECT_ROOT, Template, load_template
 
 log = logging.getLogger(__name__)
+
+_BACKGROUND_ID = "agent-streams-local-background"
+#: The background header's value on the requests reading the bus back.
+OBSERVER = "event-observer"
 
 DEFAULT_PORT = 3000
 DEFAULT_STACK_NAME = "agent-streams-local"
@@ -99,6 +116,8 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._hook: Callable[..., Any] | None = None
         self._runtime_events: Any = None
+        self._background_functions: set[str] = set()
+        self._clients: dict[str, Any] = {}
         self._limits: DynamoLimits | None = None
         self.api: HttpApi | None = None
         self.functions: LocalFunctions | None = None
@@ -106,6 +125,9 @@ class LocalStack:
         self.lambda_api: LambdaInvokeApi | None = None
         self.local_workflows: LocalWorkflows | None = None
         self.resources: StackResources | None = None
+        #: The tables' streams feeding publish_events, and what it published.
+        self.event_sources: EventSourceMappings | None = None
+        self.event_observer: EventObserver | None = None
         self.endpoint = ""
         #: The live reads (SSE): the stream_events function's app (default: as the
         #: template deploys it with the stack's parameters).
@@ -148,6 +170,12 @@ class LocalStack:
             clients=self.client,
             parameters=self.parameters,
         )
+        bus = self.parameters.get("EventBusName")
+        if bus:
+            self.resources = dataclasses.replace(
+                self.resources,
+                settings=dataclasses.replace(self.resources.settings, event_bus_name=bus),
+            )
         self._set_env(settings_environment(self.resources.settings))
         reset_settings()
         self._hold_runtime_to_limits()
@@ -183,7 +211,9 @@ class LocalStack:
 
         self.lambda_api = LambdaInvokeApi(self.functions, region=self.region)
         self.lambda_api.install_log_capture(SERVICE)
+        self._start_event_sources()
         self._http = LocalHttpServer(self.host, self.port, self.api, self._endpoints())
+        self._http.after_request = self.event_sources.wake if self.event_sources else None
         self._http.mount(LAMBDA_PATH_PREFIX, self.lambda_api.handle, self.lambda_api.refusal)
         self._mount_live_reads(self._http)
         self.port = self._http.port
@@ -201,6 +231,8 @@ class LocalStack:
             self._poller.join(timeout=5)
         if self._http is not None:
             self._http.stop()
+        if self.event_sources is not None:
+            self.event_sources.stop()
         if self.lambda_api is not None:
             self.lambda_api.close()
         if self._hook is not None:
@@ -209,6 +241,7 @@ class LocalStack:
             boto3._get_default_session().events.unregister("before-call.lambda.Invoke", self._hook)
         if self._runtime_events is not None:
             invocations.unguard_aws_calls(self._runtime_events)
+            self._runtime_events.unregister("before-send", unique_id=_BACKGROUND_ID)
             if self._limits is not None:
                 self._limits.uninstall(self._runtime_events)
             invocations.propagate_invocations(False)
@@ -252,6 +285,14 @@ class LocalStack:
         session: Any = boto3.session.Session(region_name=self.region)
         return session.client(service, endpoint_url=self.endpoint)
 
+    def _cached_client(self, service: str) -> Any:
+        """One client per service for the stack's own frequent calls (making one loads
+        the endpoint data, a tenth of a second)."""
+        found = self._clients.get(service)
+        if found is None:
+            found = self._clients[service] = self.client(service)
+        return found
+
     # -- time -----------------------------------------------------------------------
 
     def fire_due(self) -> list[str]:
@@ -268,16 +309,27 @@ class LocalStack:
         target = self.clock.now_ms() + round(seconds * 1000)
         fired: list[str] = []
         with self._fire_lock:
+            # What each firing set off (its executions, the events of its transitions)
+            # runs at its own time, before the clock moves on.
+            self.settle()
             while True:
                 next_due = self._runner.next_due_ms()
                 if next_due is None or next_due > target:
                     break
                 self.clock.advance_to(next_due)
                 fired += self._runner.fire_due()
+                self.settle()
             self.clock.advance_to(target)
             fired += self._runner.fire_due()
-        self.wait_for_executions()
+            self.settle()
         return {"now": self.clock.now_ms(), "fired": fired}
+
+    def settle(self) -> None:
+        """Wait for the state machine executions running, then for the event source
+        mappings to deliver every record written so far (and their events to be read)."""
+        self.wait_for_executions()
+        if self.event_sources is not None:
+            self.event_sources.drain()
 
     def wait_for_executions(self, timeout: float = 120.0) -> None:
         """Block until no state machine execution of the stack is running."""
@@ -286,7 +338,7 @@ class LocalStack:
             if not self.local_workflows.wait(timeout):
                 raise TimeoutError("state machine executions still running")
             return
-        sfn = self.client("stepfunctions")
+        sfn = self._cached_client("stepfunctions")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = sfn.list_executions(
@@ -349,6 +401,7 @@ class LocalStack:
         assert self.resources is not None
         events = aws.session().get_component("event_emitter")
         invocations.guard_aws_calls(events)
+        events.register("before-send", self._mark_background, unique_id=_BACKGROUND_ID)
         tables = {
             self.resources.table_names[logical_id]: spec.properties
             for logical_id, spec in self.template.tables().items()
@@ -357,6 +410,49 @@ class LocalStack:
         self._limits.install(events)
         invocations.propagate_invocations(True)
         self._runtime_events = events
+
+    def _start_event_sources(self) -> None:
+        """The template's event source mappings on the tables' streams, and the observer of
+        the bus their function publishes to."""
+        assert self.resources is not None
+        assert self.functions is not None
+        mappings: list[StreamMapping] = []
+        by_logical_id = {f.spec.logical_id: f for f in self.functions.by_operation.values()}
+        for spec in self.template.event_source_mappings():
+            stream_arn = self.resources.stream_arns.get(spec.table_id)
+            function = by_logical_id.get(spec.function_id)
+            if stream_arn is None or function is None:
+                log.warning("event source mapping %s has no stream or function", spec.logical_id)
+                continue
+            mappings.append(
+                StreamMapping(
+                    spec,
+                    function,
+                    stream_arn,
+                    Filters(spec.filters),
+                    self.resources.queue_urls.get(spec.on_failure_id or ""),
+                )
+            )
+        if not mappings:
+            return
+        settings = self.resources.settings
+        self.event_observer = EventObserver(
+            mark_background(self.client("events"), OBSERVER),
+            mark_background(self.client("sqs"), OBSERVER),
+            bus=settings.event_bus_name,
+            stack_name=settings.stack_name,
+        ).install()
+        self._background_functions = {m.function.name for m in mappings}
+        self.event_sources = EventSourceMappings(
+            mappings, self.client, self.clock.now_ms, after_cycle=self.event_observer.collect
+        ).start()
+
+    def _mark_background(self, request: Any, **_: Any) -> None:
+        """Requests of the functions the event source mappings invoke are background ones
+        for the counting proxy (``counting.py``): not part of any operation's count."""
+        invocation = invocations.current()
+        if invocation is not None and invocation.function_name in self._background_functions:
+            request.headers[BACKGROUND_HEADER] = invocation.function_name
 
     def _install_lambda_hook(self) -> None:
         import boto3
@@ -391,9 +487,14 @@ class LocalStack:
         def openapi(_: Any) -> tuple[int, Any]:
             return 200, json.loads((PROJECT_ROOT / "openapi.json").read_text(encoding="utf-8"))
 
+        def events(_: Any) -> tuple[int, Any]:
+            observer = self.event_observer
+            return 200, [] if observer is None else observer.events()
+
         return {
             ("POST", "/_local/clock/advance"): advance,
             ("GET", "/_local/clock"): clock,
+            ("GET", "/_local/events"): events,
             ("GET", "/openapi.json"): openapi,
         }
 

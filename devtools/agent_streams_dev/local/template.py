@@ -4,6 +4,7 @@ the tests and the OpenAPI document all follow."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -107,12 +108,44 @@ class TableSpec:
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = copy.deepcopy(props["GlobalSecondaryIndexes"])
+        if self.stream_view_type:
+            kwargs["StreamSpecification"] = {
+                "StreamEnabled": True,
+                "StreamViewType": self.stream_view_type,
+            }
         return kwargs
+
+    @property
+    def stream_view_type(self) -> str | None:
+        """The table's DynamoDB stream (``StreamSpecification``), if it has one."""
+        spec = self.properties.get("StreamSpecification") or {}
+        view = spec.get("StreamViewType")
+        return None if view is None else str(view)
 
     @property
     def ttl_attribute(self) -> str | None:
         spec = self.properties.get("TimeToLiveSpecification") or {}
         return spec.get("AttributeName") if spec.get("Enabled") else None
+
+
+@dataclass(frozen=True)
+class EventSourceMappingSpec:
+    """One ``AWS::Lambda::EventSourceMapping`` from a table's DynamoDB stream to a function."""
+
+    logical_id: str
+    #: The table whose stream it reads (``!GetAtt <Table>.StreamArn``).
+    table_id: str
+    #: The function it invokes (its logical id).
+    function_id: str
+    batch_size: int
+    starting_position: str
+    #: ``FilterCriteria`` patterns, parsed (a record passes if any matches; none: all pass).
+    filters: tuple[dict[str, Any], ...]
+    maximum_retry_attempts: int
+    bisect_on_error: bool
+    report_batch_item_failures: bool
+    #: The logical id of the on-failure destination queue, if any.
+    on_failure_id: str | None
 
 
 @dataclass(frozen=True)
@@ -296,6 +329,48 @@ class Template:
                         for k, v in variables.items()
                         if isinstance(v, str | int | float) and not isinstance(v, bool)
                     },
+                )
+            )
+        return found
+
+    def event_source_mappings(self) -> list[EventSourceMappingSpec]:
+        """The event source mappings that read a table's stream."""
+        found = []
+        for logical_id, resource in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            props = resource["Properties"]
+            source = props["EventSourceArn"]
+            if not (isinstance(source, dict) and "Fn::GetAtt" in source):
+                continue
+            table_id, attribute = source["Fn::GetAtt"]
+            if attribute != "StreamArn":
+                continue
+            function = props["FunctionName"]
+            function_id = str(function["Ref"] if isinstance(function, dict) else function)
+            filters = tuple(
+                json.loads(str(f["Pattern"]))
+                for f in (props.get("FilterCriteria") or {}).get("Filters") or []
+            )
+            on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get(
+                "Destination"
+            )
+            found.append(
+                EventSourceMappingSpec(
+                    logical_id=logical_id,
+                    table_id=str(table_id),
+                    function_id=function_id,
+                    batch_size=int(props.get("BatchSize", 100)),
+                    starting_position=str(props.get("StartingPosition", "LATEST")),
+                    filters=filters,
+                    # Lambda's default: retry until the record expires.
+                    maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
+                    bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
+                    report_batch_item_failures="ReportBatchItemFailures"
+                    in (props.get("FunctionResponseTypes") or []),
+                    on_failure_id=(
+                        str(on_failure["Fn::GetAtt"][0])
+                        if isinstance(on_failure, dict) and "Fn::GetAtt" in on_failure
+                        else None
+                    ),
                 )
             )
         return found

@@ -34,8 +34,10 @@ class Settings:
     #: The DeleteThreadStreams state machine.
     delete_thread_state_machine_arn: str = ""
     #: TTL backstop: aborted streams expire this long after they ended; deltas outlive them
-    #: (``service.ttl``).
+    #: (``service.ttl``). A stream's own ``retentionSeconds`` may not exceed it.
     retention_days: int = 30
+    #: Where the lifecycle events go (``lifecycle_events``): an EventBridge bus name or ARN.
+    event_bus_name: str = "default"
     #: Log the parts of deltas at DEBUG (off by default: LLM output is user content).
     log_parts: bool = False
     #: The S3 bucket holding parts too large for a delta item (``storage.spill``).
@@ -43,8 +45,9 @@ class Settings:
     #: Days after which the bucket's lifecycle rule removes a spilled part's object; it
     #: must outlive the part's delta (``service.ttl.min_spill_expiration_days``).
     spill_expiration_days: int = 33
-    #: The CloudFormation stack: the ``stack`` dimension of the service's metrics, so that
-    #: two stacks in one account and region do not add up on one dashboard.
+    #: The CloudFormation stack: the ``stack`` dimension of the service's metrics and in
+    #: every lifecycle event's detail, so that two stacks in one account and region do not
+    #: add up on one dashboard, and can share a bus.
     stack_name: str = ""
     #: At most this many seconds of a synchronous deletion (``DELETE /streams/{id}``,
     #: ``DELETE /threads/{id}/streams``) go to deleting before the rest is handed to the
@@ -78,6 +81,7 @@ _ENV_NAMES = {
     "cleanup_function_arn": "CLEANUP_FUNCTION_ARN",
     "delete_thread_state_machine_arn": "DELETE_THREAD_STATE_MACHINE_ARN",
     "retention_days": "RETENTION_DAYS",
+    "event_bus_name": "EVENT_BUS_NAME",
     "log_parts": "LOG_PARTS",
     "spill_bucket": "SPILL_BUCKET",
     "spill_expiration_days": "SPILL_EXPIRATION_DAYS",

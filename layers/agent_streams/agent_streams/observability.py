@@ -55,6 +55,16 @@ METRICS = frozenset(
         "AwsRetries",
         # A reply of 503 ServiceUnavailable (AWS kept throttling or failing).
         "ServiceUnavailable",
+        # Lifecycle events put on the bus (publish_events; at least once: a batch handed
+        # over again counts again).
+        "EventsPublished",
+        # Ended streams' snapshots: stored, their compressed size, skipped (a message
+        # too large to keep) and failed (the event still goes out either way; readers
+        # materialise from the deltas).
+        "SnapshotsStored",
+        "SnapshotsSkipped",
+        "SnapshotBytes",
+        "SnapshotFailures",
         # Parts too large for a delta item, stored in S3, and read back (storage.spill).
         "PartsSpilled",
         "SpilledPartsRead",

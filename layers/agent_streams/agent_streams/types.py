@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from agent_streams_protocol import shapes
+from agent_streams_protocol.limits import DEFAULT_RETENTION_SECONDS
 from agent_streams_protocol.shapes import (
     STREAM_STATUSES,
     Part,
@@ -96,6 +97,28 @@ class Stream:
     timeout_at: int | None = None
     #: TTL (epoch seconds) after which the item is ignored by reads and removed by DynamoDB.
     expires_at: int | None = None
+    #: How long the stream stays readable once ended, as create_stream was given it
+    #: (None: the default, and an aborted stream stays until deleted or the TTL backstop).
+    retention_seconds: int | None = None
+    #: How many items its snapshot (``storage.snapshots``) takes, once it is written.
+    snapshot_chunks: int | None = None
+    #: Aborted by its own deletion (which goes on): its message is not worth a snapshot.
+    deleting: bool = False
+
+    @property
+    def retention_ms(self) -> int:
+        """How long after it ends a finished stream (and an aborted one with its own
+        retention) is cleaned up."""
+        seconds = self.retention_seconds
+        return (DEFAULT_RETENTION_SECONDS if seconds is None else seconds) * 1000
+
+    @property
+    def cleaned_up_after_retention(self) -> bool:
+        """Whether the cleanup schedule deletes it once ended: a finished stream always,
+        an aborted one only if it was created with its own ``retentionSeconds``."""
+        return self.status == "finished" or (
+            self.status == "aborted" and self.retention_seconds is not None
+        )
 
     def message(self) -> shapes.StreamMessage:
         """The reference's ``publicStreamMessage``."""
@@ -118,6 +141,7 @@ class Stream:
             wire["reason"] = self.reason
         if self.ended_at is not None:
             wire["endedAt"] = self.ended_at
+        wire["retentionSeconds"] = self.retention_ms // 1000
         return wire
 
 

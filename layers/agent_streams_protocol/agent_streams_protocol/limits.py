@@ -7,8 +7,16 @@ MINUTE_MS = 60 * SECOND_MS
 
 #: A stream with no write or heartbeat for this long is aborted with reason "timeout".
 TIMEOUT_MS = 10 * MINUTE_MS
-#: A finished stream and its deltas are deleted this long after it finished.
+#: A finished stream and its deltas are deleted this long after it finished, unless
+#: it was created with its own ``retentionSeconds``.
 CLEANUP_DELAY_MS = 5 * MINUTE_MS
+#: ``retentionSeconds`` when create_stream is not given one (the reference's 5 minutes).
+DEFAULT_RETENTION_SECONDS = CLEANUP_DELAY_MS // SECOND_MS
+#: The shortest ``retentionSeconds``; the longest is the stack's ``RetentionDays``.
+MIN_RETENTION_SECONDS = 1
+#: The longest ``retentionSeconds`` any stack takes (the template's largest
+#: ``RetentionDays``, 3650); a stack's own ``RetentionDays`` is checked by the service.
+MAX_RETENTION_SECONDS = 3650 * 24 * 60 * 60
 #: A stream lives at most this long: its timeout schedule then aborts it with reason
 #: "expired", even if it is still being written. Deltas outlive every stream that can
 #: show them by this much (see ``agent_streams.service.ttl``).

@@ -283,6 +283,16 @@ GET_STREAM = Route(
     errors=(401, 404, 422),
 )
 
+GET_STREAM_MESSAGE = Route(
+    "get_stream_message",
+    "GET",
+    "/streams/{streamId}/message",
+    shapes.StreamRequest,
+    shapes.StreamUIMessage,
+    "Read a stream's UI message (its snapshot once ended)",
+    errors=(401, 404, 413, 422),
+)
+
 ADD_DELTA = Route(
     "add_delta",
     "POST",
@@ -356,6 +366,7 @@ ROUTES: Mapping[str, Route[Any, Any]] = {
         DELETE_THREAD_STREAMS,
         STREAMING_MESSAGES,
         GET_STREAM,
+        GET_STREAM_MESSAGE,
         ADD_DELTA,
         HEARTBEAT_STREAM,
         FINISH_STREAM,

@@ -26,7 +26,9 @@ from agent_streams_protocol.limits import (
     MAX_CURSORS,
     MAX_ORDER,
     MAX_PART_NUMBER,
+    MAX_RETENTION_SECONDS,
     MAX_SHORT_TEXT,
+    MIN_RETENTION_SECONDS,
 )
 from agent_streams_protocol.markers import Constraints, Doc, TypedDict, closed
 
@@ -128,9 +130,25 @@ class StreamMetadata(TypedDict):
     providerOptions: NotRequired[dict[str, Loose]]
 
 
+#: How long a stream stays readable once it ended: at most the longest ``RetentionDays``
+#: the template allows (the stack's own is checked by ``create_stream``).
+RetentionSeconds = Annotated[int, Constraints(ge=MIN_RETENTION_SECONDS, le=MAX_RETENTION_SECONDS)]
+
+
 @closed
 class CreateStreamRequest(ThreadRequest, StreamPlace, StreamMetadata):
     """A new stream: its thread, its place, its metadata."""
+
+    retentionSeconds: NotRequired[
+        Annotated[
+            RetentionSeconds,
+            Doc(
+                "How long the stream stays readable once it ended (default 300, once "
+                "finished; an aborted stream created without one stays until deleted or "
+                "the stack's RetentionDays, which is also the longest allowed)."
+            ),
+        ]
+    ]
 
 
 @closed
@@ -160,6 +178,15 @@ class StreamState(StreamMessage):
         int,
         Constraints(ge=0),
         Doc("The `start` the next delta must have (the log's end)."),
+    ]
+    retentionSeconds: Annotated[
+        int,
+        Constraints(ge=MIN_RETENTION_SECONDS),
+        Doc(
+            "How long the stream stays readable once it ended (create_stream's, or 300). "
+            "An aborted stream created without one stays until deleted or the stack's "
+            "RetentionDays."
+        ),
     ]
 
 
@@ -258,6 +285,27 @@ class Aborted(TypedDict):
     """Whether the call aborted a stream."""
 
     aborted: bool
+
+
+@closed
+class StreamUIMessage(_StreamHead):
+    """A stream's UI message (`get_stream_message`): from its snapshot once it ended."""
+
+    cursor: Annotated[
+        int,
+        Constraints(ge=0),
+        Doc(
+            "The part number after the last one in the message: go on from it with "
+            "list_deltas (an ended stream's `nextStart`)."
+        ),
+    ]
+    uiMessage: Annotated[
+        Loose,
+        Doc(
+            "The AI SDK 5 UI message `derive_ui_messages` makes of the stream's deltas: "
+            "`{id, key, order, stepOrder, status, agentName?, text, role, parts, metadata?}`."
+        ),
+    ]
 
 
 # -- message docs ----------------------------------------------------------------------

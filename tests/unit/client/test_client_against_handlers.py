@@ -25,6 +25,7 @@ from agent_streams_protocol.errors import (
     ValidationError,
 )
 from agent_streams_protocol.limits import MAX_PART_BYTES
+from agent_streams_protocol.materialize import derive_ui_messages
 
 from .fake_clock import run
 from .gateway import gateway
@@ -65,6 +66,13 @@ def test_every_operation_against_the_handlers(api: Any, way: str) -> None:
         assert (state["status"], state["nextStart"], state["threadId"]) == ("streaming", 2, tid)
         await c.finish_stream(sid, final_delta={"start": 2, "end": 3, "parts": [td("c")]})
         assert (await c.get_stream(sid))["status"] == "finished"
+        message = await c.get_stream_message(sid)
+        assert (message["status"], message["cursor"]) == ("finished", 3)
+        public = await c.list_streams(tid, statuses=["finished"])
+        deltas = await c.list_deltas(tid, {sid: 0})
+        assert message["uiMessage"] == derive_ui_messages(tid, public, deltas)[0]
+        kept = await c.create_stream(tid, order=4, step_order=0, retention_seconds=60)
+        assert (await c.get_stream(kept))["retentionSeconds"] == 60
         assert await c.add_delta(sid, start=3, end=4, parts=[td("late")]) is False
         assert await c.abort_stream(sid, reason="r") is False
         messages = await c.streaming_messages(tid, order=2, step_order=1, status="success")

@@ -50,3 +50,24 @@ def test_a_delta_outlives_every_state_its_stream_can_be_read_in(
     assert delta > aborted_stream_expiry(CREATED + ended, settings)
     # ... with most of a day to spare.
     assert delta - aborted_stream_expiry(CREATED + ended, settings) >= 22 * HOUR_MS // 1000
+
+
+@given(
+    retention_days=st.integers(1, 3650),
+    retention_fraction=st.floats(0, 1),
+    written=st.integers(0, MAX_STREAM_LIFETIME_MS + LIVE_GRACE_MS),
+    ended=st.integers(0, MAX_STREAM_LIFETIME_MS + LIVE_GRACE_MS),
+)
+def test_a_streams_own_retention_keeps_the_rule(
+    retention_days: int, retention_fraction: float, written: int, ended: int
+) -> None:
+    """retentionSeconds is at most RetentionDays: a delta still outlives its stream, finished
+    or aborted, by most of a day."""
+    settings = Settings(retention_days=retention_days)
+    retention = max(1, int(settings.retention_seconds * retention_fraction))
+    delta = delta_expiry(CREATED + written, settings)
+    for stream in (
+        finished_stream_expiry(CREATED + ended, retention * 1000),
+        aborted_stream_expiry(CREATED + ended, settings, retention),
+    ):
+        assert delta - stream >= 22 * HOUR_MS // 1000

@@ -1,8 +1,8 @@
 """The arguments of every operation, and the rules their types cannot say.
 
-The shapes are the protocol's (:mod:`agent_streams_protocol.shapes`), plus two that only
-the scheduler and the state machine send (below). ``api.validation`` checks arguments
-against them the same way over HTTP and direct invoke — strictly (no "5" for 5), unknown
+The shapes are the protocol's (:mod:`agent_streams_protocol.shapes`), plus three that only
+the scheduler, the state machine and the event source mapping send (below).
+``api.validation`` checks arguments against them the same way over HTTP and direct invoke — strictly (no "5" for 5), unknown
 fields refused (as the reference's Convex validators do), a ``null`` optional field
 taken as absent — and then asks :func:`problems` for the rest:
 
@@ -51,6 +51,14 @@ class DeleteThreadStreamsPageArgs(TypedDict):
     createdBefore: NotRequired[Annotated[int, Constraints(ge=0)]]
     streamOrder: NotRequired[shapes.OrderNumber]
     deltaCursor: NotRequired[Annotated[str, Constraints(max_length=128)]]
+
+
+@closed
+class StreamRecordsArgs(TypedDict):
+    """What Lambda's event source mapping hands ``publish_events``: DynamoDB stream records
+    of the Streams and Threads tables (already filtered to the ones it needs)."""
+
+    Records: list[dict[str, Any]]
 
 
 # -- text and JSON ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from agent_streams.clock import Clock, SystemClock
 from agent_streams.config import Settings, get_settings
+from agent_streams.lifecycle_events import EventPublisher
 from agent_streams.scheduling import Scheduler
 from agent_streams.storage.repository import Repository
 from agent_streams.workflows import Workflows
@@ -26,9 +27,18 @@ class Services:
     scheduler: Scheduler
     workflows: Workflows
     clock: Clock = field(default_factory=SystemClock)
+    #: Where lifecycle events go (None: EventBridge, as the settings say).
+    events: EventPublisher | None = None
 
     def now(self) -> int:
         return self.clock.now_ms()
+
+    def publisher(self) -> EventPublisher:
+        if self.events is None:
+            from agent_streams.lifecycle_events import EventBridgePublisher
+
+            self.events = EventBridgePublisher(self.settings)
+        return self.events
 
 
 _current: Services | None = None
@@ -47,6 +57,7 @@ def services() -> Services:
 
 
 def _from_settings(settings: Settings) -> Services:
+    from agent_streams.lifecycle_events import EventBridgePublisher
     from agent_streams.scheduling import EventBridgeScheduler
     from agent_streams.storage.dynamo import DynamoRepository
     from agent_streams.workflows import StepFunctionsWorkflows
@@ -56,6 +67,7 @@ def _from_settings(settings: Settings) -> Services:
         repository=DynamoRepository(settings),
         scheduler=EventBridgeScheduler(settings),
         workflows=StepFunctionsWorkflows(settings),
+        events=EventBridgePublisher(settings),
     )
 
 

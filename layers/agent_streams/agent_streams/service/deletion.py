@@ -88,7 +88,12 @@ def purge_stream(
     now = ctx.now()
     if stream is not None and stream.status == "streaming":
         outcome = ctx.repository.abort(
-            stream_id, reason, now, None, aborted_stream_expiry(now, ctx.settings)
+            stream_id,
+            reason,
+            now,
+            None,
+            aborted_stream_expiry(now, ctx.settings),
+            deleting=True,
         )
         if outcome.changed:
             count("StreamsAborted")
@@ -112,7 +117,8 @@ def purge_stream(
     # already gone go too, and those of appends that failed after storing them.
     ctx.repository.delete_spilled_parts(stream_id)
     if stream is not None:
-        cancel_quietly(ctx, stream.cleanup_schedule if stream.status == "finished" else None)
+        # A finished stream (or an aborted one kept for its retentionSeconds) has one.
+        cancel_quietly(ctx, stream.cleanup_schedule if stream.status != "streaming" else None)
     return None
 
 

@@ -15,15 +15,15 @@ from agent_streams.scheduling import schedule_name
 from agent_streams.service.arguments import CleanupStreamArgs
 from agent_streams.service.context import Services, services
 from agent_streams.service.deletion import Budget, purge_stream
-from agent_streams.service.streams import arm_quietly, cancel_quietly
-from agent_streams.service.ttl import (
-    aborted_stream_expiry,
-    lifetime_end,
-    live_stream_expiry,
-    next_timeout,
+from agent_streams.service.streams import (
+    abort_keeping_retention,
+    arm_cleanup,
+    arm_quietly,
+    cancel_quietly,
 )
+from agent_streams.service.ttl import lifetime_end, live_stream_expiry, next_timeout
 from agent_streams.types import Stream
-from agent_streams_protocol.limits import CLEANUP_DELAY_MS, MINUTE_MS, TIMEOUT_MS
+from agent_streams_protocol.limits import MINUTE_MS, TIMEOUT_MS
 from agent_streams_protocol.shapes import StreamRequest
 
 #: When a cleanup runs out of time, it continues itself this long after.
@@ -53,25 +53,20 @@ def timeout_stream(args: StreamRequest) -> None:
     if stream.timeout_at is not None and stream.timeout_at > now:
         return  # a stale firing: a later schedule is armed
     if now >= lifetime_end(stream.created_at):
-        outcome = ctx.repository.abort(
-            args["streamId"], EXPIRED, now, None, aborted_stream_expiry(now, ctx.settings)
-        )
+        outcome = abort_keeping_retention(ctx, args["streamId"], EXPIRED, None, now)
         if outcome.changed:
             count("StreamsExpired")
             logger.info("stream reached its lifetime", extra={"streamId": args["streamId"]})
+            arm_cleanup(ctx, outcome)
         return
     if now - stream.last_heartbeat >= TIMEOUT_MS:
-        outcome = ctx.repository.abort(
-            args["streamId"],
-            "timeout",
-            now,
-            None,
-            aborted_stream_expiry(now, ctx.settings),
-            silent_since=now - TIMEOUT_MS,
+        outcome = abort_keeping_retention(
+            ctx, args["streamId"], "timeout", None, now, silent_since=now - TIMEOUT_MS
         )
         if outcome.changed:
             count("StreamsTimedOut")
             logger.info("stream timed out", extra={"streamId": args["streamId"]})
+            arm_cleanup(ctx, outcome)
             return
         # A write or an ending raced the abort: look again.
         stream = ctx.repository.get_stream(args["streamId"], now)
@@ -89,22 +84,24 @@ def _rearm(ctx: Services, stream: Stream) -> None:
 
 
 def cleanup_stream(args: CleanupStreamArgs) -> None:
-    """Delete a finished stream and its deltas, continuing itself until done.
+    """Delete a stream its retention is over for, and its deltas, continuing itself until done.
 
-    Never deletes a stream that is streaming or aborted; removes the leftovers
-    of a stream that is already gone.
+    Deletes a finished stream, or an aborted one created with its own
+    ``retentionSeconds``, once that long has passed since it ended (5 minutes for a
+    finished one by default); never one that is streaming, or aborted and kept (the
+    reference's rule). Removes the leftovers of a stream that is already gone.
     """
     ctx = services()
     now = ctx.now()
     stream = ctx.repository.get_stream(args["streamId"], now)
-    if stream is not None and stream.status != "finished":
+    if stream is not None and not stream.cleaned_up_after_retention:
         logger.info(
-            "cleanup of a stream that is not finished",
+            "cleanup of a stream that is not to be cleaned up",
             extra={"streamId": args["streamId"], "status": stream.status},
         )
         return
     if stream is not None and stream.ended_at is not None:
-        due = stream.ended_at + CLEANUP_DELAY_MS
+        due = stream.ended_at + stream.retention_ms
         if now < due:
             arm_quietly(
                 ctx,

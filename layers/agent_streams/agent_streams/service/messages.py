@@ -1,52 +1,28 @@
-"""``streaming_messages``: the streams at one order, materialised into message docs."""
+"""The readers of materialised messages: ``streaming_messages`` (the streams at one
+order, as message docs) and ``get_stream_message`` (one stream's UI message)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
+from agent_streams.service import snapshots
 from agent_streams.service.access import ensure_thread_readable
-from agent_streams.service.context import Services, services
-from agent_streams.types import Delta, Stream
-from agent_streams_protocol.errors import ReplyTooLarge
+from agent_streams.service.context import services
+from agent_streams.service.snapshots import StreamUIMessage, read_all_deltas
+from agent_streams.types import Stream
+from agent_streams_protocol.errors import ReplyTooLarge, StreamNotFound, ThreadNotFound
 from agent_streams_protocol.limits import MAX_STREAMING_MESSAGES_STREAMS
-from agent_streams_protocol.shapes import MessageWithMetadata, StreamingMessagesRequest
-
-#: Deltas read per query while reading a whole stream.
-READ_PAGE = 1000
-#: streaming_messages materialises at most this much stored delta JSON in one call
-#: (all its streams together): more would not fit the function's memory and time,
-#: and is read with list_deltas instead.
-MAX_MATERIALISED_BYTES = 32 * 1024 * 1024
-#: How to read streams too large for one streaming_messages reply.
-READ_INSTEAD = (
-    "read the streams page by page instead: list_streams for their ids, then list_deltas "
-    "with a cursor per stream, materialising on the client (as the Python client's follower does)"
+from agent_streams_protocol.shapes import (
+    MessageWithMetadata,
+    StreamingMessagesRequest,
+    StreamRequest,
 )
 
-
-def read_all_deltas(
-    ctx: Services, stream_id: str, now: int, budget: int
-) -> tuple[list[Delta], int]:
-    """Every delta of a stream, page by page (the reference stops at 1000), its spilled
-    parts put back, and the bytes of JSON read; ReplyTooLarge past ``budget`` bytes
-    (counted before any spilled part is read)."""
-    found: list[Delta] = []
-    cursor = 0
-    read = 0
-    while True:
-        (page,) = ctx.repository.read_deltas([(stream_id, cursor)], now, READ_PAGE)
-        if not page:
-            return found, read
-        read += sum(
-            len(delta.parts_json) + sum(part.size for part in delta.spilled) for delta in page
-        )
-        if read > budget:
-            raise ReplyTooLarge(
-                f"the streams hold more than {MAX_MATERIALISED_BYTES} bytes of deltas, more "
-                f"than one streaming_messages call materialises; {READ_INSTEAD}"
-            )
-        found.extend(ctx.repository.resolve_deltas(page))
-        cursor = page[-1].start + 1
+#: streaming_messages materialises at most this much stored delta JSON in one call (all
+#: its streams together; ``snapshots.MAX_MATERIALISED_BYTES``).
+MAX_MATERIALISED_BYTES = snapshots.MAX_MATERIALISED_BYTES
+READ_INSTEAD = snapshots.READ_INSTEAD
 
 
 def streaming_messages(args: StreamingMessagesRequest) -> list[MessageWithMetadata]:
@@ -69,7 +45,31 @@ def streaming_messages(args: StreamingMessagesRequest) -> list[MessageWithMetada
     messages: list[dict[str, Any]] = []
     budget = MAX_MATERIALISED_BYTES
     for stream in streams:
-        found, read = read_all_deltas(ctx, stream.stream_id, now, budget)
+        # An ended stream's snapshot (one query) is its deltas' message, already made.
+        data = None
+        if stream.status != "streaming":
+            data = ctx.repository.find_snapshot(stream.stream_id)
+        if data is not None:
+            text = snapshots.inflate(data)
+            budget -= len(text)
+            if budget < 0:
+                raise ReplyTooLarge(
+                    f"the streams' messages are more than {MAX_MATERIALISED_BYTES} bytes, more "
+                    f"than one streaming_messages call materialises; {READ_INSTEAD}"
+                )
+            ui_message = json.loads(text.decode("utf-8"))
+            messages.extend(
+                materialize.streaming_messages_of(
+                    cast(dict[str, Any], stream.state()),
+                    [ui_message],
+                    args["stepOrder"],
+                    metadata,
+                )
+            )
+            continue
+        found, read = read_all_deltas(
+            ctx, stream.stream_id, now, budget, limit=MAX_MATERIALISED_BYTES
+        )
         budget -= read
         deltas = [cast(dict[str, Any], d.to_wire()) for d in found]
         messages.extend(
@@ -83,3 +83,18 @@ def streaming_messages(args: StreamingMessagesRequest) -> list[MessageWithMetada
         )
     # The materialiser builds plain dicts in this shape (the reference's message docs).
     return cast(list[MessageWithMetadata], messages)
+
+
+def get_stream_message(args: StreamRequest) -> StreamUIMessage:
+    """A stream's UI message: from its snapshot once it ended (two requests whatever its
+    length: the stream, then the snapshot), else materialised from its deltas."""
+    ctx = services()
+    now = ctx.now()
+    stream = ctx.repository.get_stream(args["streamId"], now)
+    if stream is None:
+        raise StreamNotFound(args["streamId"])
+    try:
+        ensure_thread_readable(ctx, stream.thread_id)
+    except ThreadNotFound:
+        raise StreamNotFound(args["streamId"]) from None
+    return snapshots.ui_message(ctx, stream, now)

@@ -22,13 +22,13 @@ from agent_streams.service.ttl import (
 )
 from agent_streams.storage.repository import DeltaWrite, TransitionOutcome
 from agent_streams.types import Stream, StreamStatus
-from agent_streams_protocol.errors import DeltaConflict, StreamNotFound, ThreadNotFound
-from agent_streams_protocol.limits import (
-    CLEANUP_DELAY_MS,
-    MAX_ORDER,
-    MAX_STREAMS_PER_LIST,
-    TIMEOUT_MS,
+from agent_streams_protocol.errors import (
+    DeltaConflict,
+    StreamNotFound,
+    ThreadNotFound,
+    ValidationError,
 )
+from agent_streams_protocol.limits import MAX_ORDER, MAX_STREAMS_PER_LIST, TIMEOUT_MS
 from agent_streams_protocol.shapes import (
     AbortStreamRequest,
     AbortStreamsByOrderRequest,
@@ -56,6 +56,13 @@ def metadata_of(args: CreateStreamRequest) -> StreamMetadata:
 def create_stream(args: CreateStreamRequest) -> str:
     """Create a streaming stream in an active thread and arm its timeout."""
     ctx = services()
+    longest = ctx.settings.retention_seconds
+    retention = args.get("retentionSeconds")
+    if retention is not None and retention > longest:
+        raise ValidationError(
+            f"retentionSeconds: at most {longest} (the stack's RetentionDays, "
+            f"{ctx.settings.retention_days}), not {retention}"
+        )
     ensure_thread_writable(ctx, args["threadId"])
     now = ctx.now()
     stream_id = new_stream_id(args["threadId"])
@@ -73,6 +80,7 @@ def create_stream(args: CreateStreamRequest) -> str:
         timeout_schedule=timeout_schedule,
         timeout_at=timeout_at,
         expires_at=live_stream_expiry(timeout_at),
+        retention_seconds=args.get("retentionSeconds"),
     )
     # Arm first: a timeout that fires for a stream that never got stored does nothing,
     # while a stored stream without a timeout could stay "streaming" for an hour.
@@ -140,7 +148,11 @@ def finish_stream(args: FinishStreamRequest) -> StreamStatus:
     final = _final(ctx, args, now)
     cleanup_schedule = schedule_name("cleanup", args["streamId"], 0)
     outcome = ctx.repository.finish(
-        args["streamId"], now, final, cleanup_schedule, finished_stream_expiry(now)
+        args["streamId"],
+        now,
+        final,
+        cleanup_schedule,
+        lambda stream: finished_stream_expiry(now, stream.retention_ms),
     )
     before = _check(outcome, args["streamId"], final)
     if not outcome.changed:
@@ -150,7 +162,7 @@ def finish_stream(args: FinishStreamRequest) -> StreamStatus:
         )
         return before.status if outcome.after is None else outcome.after.status
     count("StreamsFinished")
-    arm_quietly(ctx, cleanup_schedule, now + CLEANUP_DELAY_MS, "cleanup", args["streamId"])
+    arm_quietly(ctx, cleanup_schedule, now + before.retention_ms, "cleanup", args["streamId"])
     cancel_quietly(ctx, before.timeout_schedule)
     return "finished"
 
@@ -164,13 +176,51 @@ def abort_stream(args: AbortStreamRequest) -> bool:
 
 
 def _abort(ctx: Services, stream_id: str, reason: str, final: DeltaWrite | None, now: int) -> bool:
-    expires_at = aborted_stream_expiry(now, ctx.settings)
-    outcome = ctx.repository.abort(stream_id, reason, now, final, expires_at)
+    outcome = abort_keeping_retention(ctx, stream_id, reason, final, now)
     before = _check(outcome, stream_id, final)
     if outcome.changed:
         count("StreamsAborted")
         cancel_quietly(ctx, before.timeout_schedule)
+        arm_cleanup(ctx, outcome)
     return outcome.changed
+
+
+def abort_keeping_retention(
+    ctx: Services,
+    stream_id: str,
+    reason: str,
+    final: DeltaWrite | None,
+    now: int,
+    *,
+    silent_since: int | None = None,
+) -> TransitionOutcome:
+    """Abort a streaming stream: one created with its own ``retentionSeconds`` expires (and
+    is cleaned up, see :func:`arm_cleanup`) like a finished one; any other stays until
+    deleted or the stack's ``RetentionDays``, as in the reference."""
+    cleanup = schedule_name("cleanup", stream_id, 0)
+    return ctx.repository.abort(
+        stream_id,
+        reason,
+        now,
+        final,
+        lambda stream: aborted_stream_expiry(now, ctx.settings, stream.retention_seconds),
+        silent_since=silent_since,
+        cleanup_schedule=lambda stream: None if stream.retention_seconds is None else cleanup,
+    )
+
+
+def arm_cleanup(ctx: Services, outcome: TransitionOutcome) -> None:
+    """After an abort: arm the cleanup of a stream kept only for its ``retentionSeconds``."""
+    after = outcome.after
+    if (
+        outcome.changed
+        and after is not None
+        and after.cleaned_up_after_retention
+        and after.cleanup_schedule
+        and after.ended_at is not None
+    ):
+        due = after.ended_at + after.retention_ms
+        arm_quietly(ctx, after.cleanup_schedule, due, "cleanup", after.stream_id)
 
 
 def abort_streams_by_order(args: AbortStreamsByOrderRequest) -> bool:

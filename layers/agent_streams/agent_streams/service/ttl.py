@@ -6,9 +6,11 @@ leaks storage:
 
 - a streaming stream expires an hour after its armed timeout; each timeout
   re-arm pushes it on, so only a stream whose schedule was lost ever reaches it;
-- a finished stream expires an hour after its cleanup was due;
+- a finished stream expires an hour after its cleanup was due (its
+  ``retentionSeconds`` after it ended, 5 minutes by default);
 - an aborted stream expires ``RETENTION_DAYS`` after it ended (the partial
-  reply stays available until then, or until deleted);
+  reply stays available until then, or until deleted), or, if it was created with
+  its own ``retentionSeconds``, an hour after its cleanup was due, as a finished one;
 - a delta expires ``RETENTION_DAYS`` + ``MAX_STREAM_LIFETIME`` + a day after it
   was written, and a part it spilled to S3 (the bucket's lifecycle rule)
   ``SPILL_EXPIRATION_DAYS`` after, at least a day later.
@@ -21,8 +23,9 @@ being written. So every stream ends — or, with its schedule lost, expires — 
 ``createdAt + MAX_STREAM_LIFETIME + 1 h``, and stays readable at most
 ``RETENTION_DAYS`` after that. A delta was written after its stream was created,
 so it expires at least ``RETENTION_DAYS + MAX_STREAM_LIFETIME + 1 day`` after
-``createdAt``: 23 hours after the last moment its stream can be read. Appends
-stay one request: a delta's TTL depends only on when it is written.
+``createdAt``: 23 hours after the last moment its stream can be read (a stream's
+``retentionSeconds`` is at most ``RETENTION_DAYS``, so the rule holds for it too).
+Appends stay one request: a delta's TTL depends only on when it is written.
 """
 
 from __future__ import annotations
@@ -42,11 +45,15 @@ def live_stream_expiry(timeout_at_ms: int) -> int:
     return (timeout_at_ms + LIVE_GRACE_MS) // 1000
 
 
-def finished_stream_expiry(ended_at_ms: int) -> int:
-    return (ended_at_ms + CLEANUP_DELAY_MS + LIVE_GRACE_MS) // 1000
+def finished_stream_expiry(ended_at_ms: int, retention_ms: int = CLEANUP_DELAY_MS) -> int:
+    return (ended_at_ms + retention_ms + LIVE_GRACE_MS) // 1000
 
 
-def aborted_stream_expiry(ended_at_ms: int, settings: Settings) -> int:
+def aborted_stream_expiry(
+    ended_at_ms: int, settings: Settings, retention_seconds: int | None = None
+) -> int:
+    if retention_seconds is not None:
+        return finished_stream_expiry(ended_at_ms, retention_seconds * 1000)
     return ended_at_ms // 1000 + settings.retention_seconds
 
 

@@ -2,8 +2,8 @@
 
 Queries with projections, filters and hand-built pages (their items are read
 raw: a page of deltas is passed on without building a model per item), and
-``BatchWriteItem`` with its unprocessed items. The client is the process's one
-DynamoDB client (``agent_streams.aws``), the one PynamoDB's models use too.
+``BatchWriteItem`` / ``BatchGetItem`` with their unprocessed items. The client is the
+process's one DynamoDB client (``agent_streams.aws``), the one PynamoDB's models use too.
 
 Like every DynamoDB call in storage, each request is retried while transient and
 its failure mapped (``storage.errors``). Independent queries run on a small thread
@@ -29,7 +29,7 @@ RequestItems = dict[str, list[dict[str, Any]]]
 
 
 class _Unprocessed(Exception):
-    """BatchWriteItem left items unprocessed (DynamoDB throttled part of the batch)."""
+    """A batch request left items unprocessed (DynamoDB throttled part of the batch)."""
 
     def __init__(self, count: int) -> None:
         super().__init__(f"{count} items unprocessed")
@@ -92,6 +92,34 @@ class DynamoClient:
                 )
             except _Unprocessed as exc:
                 raise unavailable(SERVICE, what, str(exc)) from exc
+
+    def batch_get(
+        self, table: str, keys: Sequence[dict[str, Any]], what: str
+    ) -> list[dict[str, Any]]:
+        """The items at ``keys`` (at most 100) that exist, read strongly consistent in one
+        ``BatchGetItem``; keys DynamoDB leaves unprocessed are asked for again."""
+        client = self._client()
+        pending: list[dict[str, Any]] = [{table: {"Keys": list(keys), "ConsistentRead": True}}]
+        found: list[dict[str, Any]] = []
+
+        def attempt() -> None:
+            reply = client.batch_get_item(RequestItems=pending[0])
+            found.extend(reply.get("Responses", {}).get(table, []))
+            left = {t: spec for t, spec in reply.get("UnprocessedKeys", {}).items() if spec}
+            if left:
+                pending[0] = left
+                raise _Unprocessed(sum(len(spec.get("Keys", [])) for spec in left.values()))
+
+        with mapped(what):
+            try:
+                retrying(
+                    attempt,
+                    what=what,
+                    transient=lambda exc: isinstance(exc, _Unprocessed) or is_transient(exc),
+                )
+            except _Unprocessed as exc:
+                raise unavailable(SERVICE, what, str(exc)) from exc
+        return found
 
     def concurrently(self, calls: Sequence[Callable[[], T]]) -> list[T]:
         """Run the calls at once; once all are done, their results, or the first failure."""

@@ -50,6 +50,9 @@ def stream_from_raw(raw: Raw) -> Stream:
         cleanup_schedule=_s(raw, "cleanupSchedule"),
         timeout_at=_n(raw, "timeoutAt"),
         expires_at=_n(raw, "expiresAt"),
+        retention_seconds=_n(raw, "retentionSeconds"),
+        snapshot_chunks=_n(raw, "snapshotChunks"),
+        deleting=bool(raw.get("deleting", {}).get("BOOL", False)),
     )
 
 
@@ -75,6 +78,9 @@ def stream_item(stream: Stream) -> StreamItem:
         cleanup_schedule=stream.cleanup_schedule,
         timeout_at=stream.timeout_at,
         expires_at=stream.expires_at,
+        retention_seconds=stream.retention_seconds,
+        snapshot_chunks=stream.snapshot_chunks,
+        deleting=stream.deleting or None,
     )
 
 

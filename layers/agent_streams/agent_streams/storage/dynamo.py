@@ -2,8 +2,8 @@
 
 Put together from the modules that each know one part of the storage:
 
-- ``threads``, ``streams``, ``transitions`` (appends, finish, abort), ``deltas``:
-  what the service asks for, in its own terms;
+- ``threads``, ``streams``, ``transitions`` (appends, finish, abort), ``deltas``,
+  ``snapshots``: what the service asks for, in its own terms;
 - ``items`` (one item through PynamoDB's public API), ``transactions``
   (``TransactWrite`` with named items) and ``client`` (the low-level botocore
   client: queries, batch writes), the three ways they talk to DynamoDB;
@@ -19,10 +19,11 @@ from agent_streams.storage.client import DynamoClient
 from agent_streams.storage.deltas import DeltaStore
 from agent_streams.storage.models import bind_models
 from agent_streams.storage.part_objects import PartObjects
+from agent_streams.storage.snapshots import SnapshotStore
 from agent_streams.storage.transitions import TransitionStore
 
 
-class DynamoRepository(TransitionStore, DeltaStore):
+class DynamoRepository(TransitionStore, DeltaStore, SnapshotStore):
     def __init__(self, settings: Settings, *, max_workers: int = 16) -> None:
         bind_models(settings)
         self._db = DynamoClient(settings.region, max_workers=max_workers)

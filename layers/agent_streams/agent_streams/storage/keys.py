@@ -49,3 +49,21 @@ def status_key_range(
         status_order_key(status, min_order, min_step),
         status_order_key(status, max_order, max_step),
     )
+
+
+# -- snapshots (``storage.snapshots``) ---------------------------------------------------
+
+#: Bytes of snapshot per item: with its key and TTL, an item stays under 400,000 bytes.
+SNAPSHOT_CHUNK_BYTES = 390_000
+#: Items of one snapshot at most: they are written in one transaction with the stream's
+#: update, within its 100 items and 4 MB.
+MAX_SNAPSHOT_CHUNKS = 10
+#: The largest snapshot stored (3.9 MB); a stream whose snapshot would be larger has
+#: none, and its readers materialise its deltas.
+MAX_SNAPSHOT_BYTES = SNAPSHOT_CHUNK_BYTES * MAX_SNAPSHOT_CHUNKS
+
+
+def snapshot_chunk_starts(chunks: int) -> list[int]:
+    """Where the ``chunks`` items of a snapshot are in the Deltas table, in order:
+    ``-chunks … -1`` (no delta can be at a negative start)."""
+    return list(range(-chunks, 0))

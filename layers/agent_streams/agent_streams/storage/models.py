@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TableError
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
@@ -81,6 +87,11 @@ class StreamItem(Model):
     cleanup_schedule = UnicodeAttribute(null=True, attr_name="cleanupSchedule")
     timeout_at = NumberAttribute(null=True, attr_name="timeoutAt")
     expires_at = NumberAttribute(null=True, attr_name="expiresAt")
+    retention_seconds = NumberAttribute(null=True, attr_name="retentionSeconds")
+    #: Set once, with the snapshot's items (``storage.snapshots``): how many there are.
+    snapshot_chunks = NumberAttribute(null=True, attr_name="snapshotChunks")
+    #: Set by the abort that begins the stream's deletion.
+    deleting = BooleanAttribute(null=True)
 
     by_thread = StreamsByThread()
 
@@ -100,12 +111,26 @@ class DeltaItem(Model):
     expires_at = NumberAttribute(attr_name="expiresAt")
 
 
+class SnapshotChunkItem(Model):
+    """One piece of an ended stream's snapshot, in the Deltas table under the stream's id
+    with a negative ``start`` (``storage.snapshots``), where no delta can be."""
+
+    class Meta(_Meta):
+        pass
+
+    stream_id = UnicodeAttribute(hash_key=True, attr_name="streamId")
+    start = NumberAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False)
+    expires_at = NumberAttribute(attr_name="expiresAt")
+
+
 def bind_models(settings: Settings) -> None:
     """Point the models at the configured tables, on the process's DynamoDB client."""
     pairs: tuple[tuple[type[Model], str], ...] = (
         (ThreadItem, settings.require("threads_table")),
         (StreamItem, settings.require("streams_table")),
         (DeltaItem, settings.require("deltas_table")),
+        (SnapshotChunkItem, settings.require("deltas_table")),
     )
     for model, table_name in pairs:
         meta: Any = model.Meta
@@ -133,7 +158,7 @@ class _Connection(Connection):
 
 
 def _share_connection() -> _Connection:
-    """One PynamoDB connection (so one botocore client) for the three models.
+    """One PynamoDB connection (so one botocore client) for the models.
 
     PynamoDB has no public way to hand its models a connection or a client: left
     alone, each model builds a connection with a botocore session and client of
@@ -149,7 +174,7 @@ def _share_connection() -> _Connection:
     else:
         meta: Any = StreamItem.Meta
         shared = _Connection(region=meta.region)
-    for model in (StreamItem, DeltaItem, ThreadItem):
+    for model in (StreamItem, DeltaItem, SnapshotChunkItem, ThreadItem):
         table = model._get_connection()
         if table.connection is shared:
             continue

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias, TypeVar, Union
 
 from agent_streams.storage.spill import PartObject
 from agent_streams.types import Delta, Stream, StreamStatus, Thread
+
+T = TypeVar("T")
+#: A value a terminal transition sets, or how to decide it from the stream as the
+#: transition read it (expiry and cleanup depend on the stream's ``retentionSeconds``).
+Decided: TypeAlias = Union[T, Callable[[Stream], T]]  # noqa: UP007 - a generic alias
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +110,7 @@ class Repository(Protocol):
         now: int,
         final_delta: DeltaWrite | None,
         cleanup_schedule: str,
-        expires_at: int,
+        expires_at: Decided[int],
     ) -> TransitionOutcome: ...
 
     def abort(
@@ -114,12 +119,16 @@ class Repository(Protocol):
         reason: str,
         now: int,
         final_delta: DeltaWrite | None,
-        expires_at: int | None,
+        expires_at: Decided[int | None],
         *,
         silent_since: int | None = None,
+        cleanup_schedule: Decided[str | None] = None,
+        deleting: bool = False,
     ) -> TransitionOutcome:
         """Abort a streaming stream. With ``silent_since``, only if its last heartbeat
-        is at or before that time (the timeout), checked atomically with the write."""
+        is at or before that time (the timeout), checked atomically with the write; with
+        a ``cleanup_schedule``, it is recorded (the schedule that will delete the stream);
+        ``deleting``: the abort begins the stream's deletion (recorded on it)."""
         ...
 
     def rearm_timeout(
@@ -145,6 +154,24 @@ class Repository(Protocol):
     def delete_deltas(self, stream_id: str, starts: Sequence[int], *, with_stream: bool) -> None:
         """Delete these deltas (and the stream item too, if asked) in 25-item batches."""
         ...
+
+    # snapshots (``storage.snapshots``)
+    def store_snapshot(
+        self, stream_id: str, status: StreamStatus, data: bytes, now: int, expires_at: int
+    ) -> bool:
+        """Store the snapshot of a stream that ended ``status``, once; False if not written
+        (the stream is gone, expired, not in that status, or has one)."""
+        ...
+
+    def read_snapshot(self, stream_id: str, chunks: int) -> bytes | None:
+        """A snapshot of ``chunks`` items (the stream's ``snapshot_chunks``), in one request."""
+        ...
+
+    def find_snapshot(self, stream_id: str) -> bytes | None:
+        """The stream's snapshot, if it has one, without knowing its size."""
+        ...
+
+    def delete_snapshot(self, stream_id: str, chunks: int) -> None: ...
 
     # spilled parts (S3)
     def resolve_deltas(self, deltas: Sequence[Delta]) -> list[Delta]:

@@ -72,7 +72,7 @@ class Transaction:
             "check", name, lambda tx: tx.condition_check(model, hash_key, condition=condition)
         )
 
-    def put(self, name: str, item: Model, condition: Condition) -> None:
+    def put(self, name: str, item: Model, condition: Condition | None) -> None:
         self._add("put", name, lambda tx: tx.save(item, condition=condition, return_values=ALL_OLD))
 
     def update(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.operand import Path, Value
@@ -21,7 +21,12 @@ from pynamodb.expressions.operand import Path, Value
 from agent_streams.storage.conversions import delta_item, live, same_delta, stream_from_raw
 from agent_streams.storage.keys import status_order_key
 from agent_streams.storage.models import DeltaItem, StreamItem
-from agent_streams.storage.repository import AppendOutcome, DeltaWrite, TransitionOutcome
+from agent_streams.storage.repository import (
+    AppendOutcome,
+    Decided,
+    DeltaWrite,
+    TransitionOutcome,
+)
 from agent_streams.storage.streams import StreamStore, not_expired
 from agent_streams.storage.transactions import Cancelled, Transaction, write
 from agent_streams.types import Stream, StreamStatus
@@ -30,6 +35,15 @@ from agent_streams_protocol.errors import InternalError
 #: A stream attribute naming the terminal transition that ended it, so a transition
 #: whose commit's reply was lost recognises itself when its next attempt is cancelled.
 TRANSITION_TOKEN = "transitionToken"
+
+T = TypeVar("T")
+
+
+def decide(value: Decided[T], stream: Stream) -> T:
+    """The value a transition sets, decided from the stream as read if it is a function."""
+    if callable(value):
+        return value(stream)
+    return value
 
 
 class TransitionStore(StreamStore):
@@ -60,16 +74,16 @@ class TransitionStore(StreamStore):
         now: int,
         final_delta: DeltaWrite | None,
         cleanup_schedule: str,
-        expires_at: int,
+        expires_at: Decided[int],
     ) -> TransitionOutcome:
         return self._terminate(
             stream_id,
             now,
             final_delta,
-            [
+            lambda before: [
                 StreamItem.ended_at.set(now),
                 StreamItem.cleanup_schedule.set(cleanup_schedule),
-                StreamItem.expires_at.set(expires_at),
+                StreamItem.expires_at.set(decide(expires_at, before)),
             ],
             None,
             "finished",
@@ -79,7 +93,7 @@ class TransitionStore(StreamStore):
                 status="finished",
                 ended_at=now,
                 cleanup_schedule=cleanup_schedule,
-                expires_at=expires_at,
+                expires_at=decide(expires_at, before),
             ),
         )
 
@@ -89,28 +103,42 @@ class TransitionStore(StreamStore):
         reason: str,
         now: int,
         final_delta: DeltaWrite | None,
-        expires_at: int | None,
+        expires_at: Decided[int | None],
         *,
         silent_since: int | None = None,
+        cleanup_schedule: Decided[str | None] = None,
+        deleting: bool = False,
     ) -> TransitionOutcome:
-        actions: list[Any] = [StreamItem.reason.set(reason), StreamItem.ended_at.set(now)]
-        actions.append(
-            StreamItem.expires_at.remove()
-            if expires_at is None
-            else StreamItem.expires_at.set(expires_at)
-        )
+        def actions(before: Stream) -> list[Any]:
+            expiry = decide(expires_at, before)
+            cleanup = decide(cleanup_schedule, before)
+            found: list[Any] = [StreamItem.reason.set(reason), StreamItem.ended_at.set(now)]
+            found.append(
+                StreamItem.expires_at.remove()
+                if expiry is None
+                else StreamItem.expires_at.set(expiry)
+            )
+            if cleanup is not None:
+                found.append(StreamItem.cleanup_schedule.set(cleanup))
+            if deleting:
+                found.append(StreamItem.deleting.set(True))
+            return found
+
+        def after(before: Stream) -> Stream:
+            cleanup = decide(cleanup_schedule, before)
+            return replace(
+                before,
+                status="aborted",
+                reason=reason,
+                ended_at=now,
+                expires_at=decide(expires_at, before),
+                cleanup_schedule=before.cleanup_schedule if cleanup is None else cleanup,
+                deleting=deleting,
+            )
+
         extra = None if silent_since is None else StreamItem.last_heartbeat <= silent_since
         return self._terminate(
-            stream_id,
-            now,
-            final_delta,
-            actions,
-            extra,
-            "aborted",
-            "abort a stream",
-            lambda before: replace(
-                before, status="aborted", reason=reason, ended_at=now, expires_at=expires_at
-            ),
+            stream_id, now, final_delta, actions, extra, "aborted", "abort a stream", after
         )
 
     def _terminate(
@@ -118,7 +146,7 @@ class TransitionStore(StreamStore):
         stream_id: str,
         now: int,
         final_delta: DeltaWrite | None,
-        actions: list[Any],
+        actions: Callable[[Stream], list[Any]],
         extra_condition: Condition | None,
         new_status: StreamStatus,
         what: str,
@@ -139,7 +167,7 @@ class TransitionStore(StreamStore):
                 status_order_key(new_status, before.order, before.step_order)
             ),
             Path(TRANSITION_TOKEN).set(Value({"S": token})),
-            *actions,
+            *actions(before),
         ]
         if final_delta is not None:
             condition = condition & (StreamItem.next_start == final_delta.start)

@@ -19,7 +19,10 @@ from agent_streams_protocol.materialize.partial_json import (
     fix_json,
     parse_partial_json,
 )
-from agent_streams_protocol.materialize.streaming_messages import streaming_messages
+from agent_streams_protocol.materialize.streaming_messages import (
+    streaming_messages,
+    streaming_messages_of,
+)
 from agent_streams_protocol.materialize.to_messages import (
     convert_to_model_messages,
     from_ui_messages,
@@ -36,4 +39,5 @@ __all__ = [
     "merge_thread_ui_messages",
     "parse_partial_json",
     "streaming_messages",
+    "streaming_messages_of",
 ]

@@ -11,7 +11,7 @@ from agent_streams_protocol.materialize.derive import derive_ui_messages
 from agent_streams_protocol.materialize.live_parts import JsonDict
 from agent_streams_protocol.materialize.to_messages import from_ui_messages
 
-__all__ = ["streaming_messages"]
+__all__ = ["streaming_messages", "streaming_messages_of"]
 
 #: The reference's publicStreamMessage: what materialisation sees of a stream.
 _PUBLIC_STREAM_KEYS = (
@@ -66,6 +66,14 @@ def streaming_messages(
     # its streamId must not be dropped by the reference's filter on it.
     own = [d if "streamId" in d else {**d, "streamId": stream_id} for d in deltas]
     ui_messages = derive_ui_messages(thread_id, [public], own)
+    return streaming_messages_of(stream, ui_messages, step_order, metadata)
+
+
+def streaming_messages_of(
+    stream: JsonDict, ui_messages: list[JsonDict], step_order: int, metadata: JsonDict
+) -> list[JsonDict]:
+    """:func:`streaming_messages` for a stream whose UI messages are already derived (its
+    snapshot, say): the same conversion to message docs, skip and metadata."""
     docs = from_ui_messages(ui_messages, stream)
     # Array.prototype.slice: a negative count takes that many from the end.
     skip = int(step_order) - int(stream["stepOrder"])
