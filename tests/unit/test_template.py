@@ -109,6 +109,10 @@ def resource_text(resource: Any) -> str:
 
 
 FUNCTIONS = {spec.operation: spec for spec in TEMPLATE.functions().values()}
+#: Every function the template makes — the operations' and any other, such as the live
+#: reads' web app (a ``.sh`` handler under the Lambda Web Adapter): what alarms and the
+#: dashboard must cover.
+ALL_FUNCTIONS = sorted(TEMPLATE.of_type("AWS::Serverless::Function"))
 
 
 def function_resource(operation: str) -> dict[str, Any]:
@@ -391,7 +395,7 @@ def test_alarms_notify_the_topic_only_when_one_is_given() -> None:
     assert TEMPLATE.body["Conditions"]["NotifyAlarms"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
-    assert len(ALARMS) == 2 * len(OPERATIONS) + 6
+    assert len(ALARMS) == 2 * len(ALL_FUNCTIONS) + 6
     for logical_id, alarm in ALARMS.items():
         props = alarm["Properties"]
         assert props["AlarmActions"] == NOTIFY, logical_id
@@ -401,9 +405,16 @@ def test_alarms_notify_the_topic_only_when_one_is_given() -> None:
         assert "TreatMissingData" in props, logical_id
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_every_function_has_its_errors_and_throttles_alarms(operation: str) -> None:
-    function = {"Ref": FUNCTIONS[operation].logical_id}
+def test_functions_outside_the_operations_are_covered_too() -> None:
+    assert "StreamEventsFunction" in ALL_FUNCTIONS
+    assert len(ALL_FUNCTIONS) == len(OPERATIONS) + 1
+
+
+@pytest.mark.parametrize("logical_id", ALL_FUNCTIONS)
+def test_every_function_has_its_errors_and_throttles_alarms(logical_id: str) -> None:
+    function = {"Ref": logical_id}
+    name = RESOURCES[logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+    operation = name.removeprefix("${AWS::StackName}-")
     by_metric = {}
     for alarm in ALARMS.values():
         for namespace, name, dims in alarm_metrics(alarm):
@@ -541,7 +552,7 @@ def test_the_dashboard_shows_the_metrics_the_functions_publish() -> None:
 def test_the_dashboard_shows_every_function_and_the_stack_resources() -> None:
     lambda_rows = [(name, dims["FunctionName"], opts) for ns, name, dims, opts in dashboard_metrics()
                    if ns == "AWS/Lambda"]  # fmt: skip
-    functions = {f"<{spec.logical_id}>" for spec in FUNCTIONS.values()}
+    functions = {f"<{logical_id}>" for logical_id in ALL_FUNCTIONS}
     for metric in ("Duration", "Errors", "Throttles"):
         assert {f for name, f, _ in lambda_rows if name == metric} == functions, metric
     by_namespace: dict[str, set[str]] = {}
