@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # aws-sam-cli pins its own boto3 and pydantic, so it lives in a venv of its own.
 TOOLS := .venv-tools
 # The three distributions of the repository, installed editable into one venv.
-PROJECTS := pyproject.toml layers/agent_streams_protocol/pyproject.toml clients/python/pyproject.toml
+PROJECTS := pyproject.toml layers/agent_streams_protocol/pyproject.toml clients/python/pyproject.toml clients/python/setup.py
 STAMP := $(VENV)/.installed-$(shell cat $(PROJECTS) | cksum | cut -d' ' -f1)
 TOOLS_STAMP := $(TOOLS)/.installed
 export SAM_CLI_TELEMETRY := 0
@@ -25,7 +25,7 @@ venv: $(STAMP) ## Create .venv with the project and its dev tools (idempotent)
 $(STAMP): $(PROJECTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e layers/agent_streams_protocol -e "clients/python[aws]" -e ".[dev]"
+	AGENT_STREAMS_PROTOCOL_FROM_INDEX=1 $(BIN)/python -m pip install -q -e layers/agent_streams_protocol -e "clients/python[aws]" -e ".[dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -1,9 +1,9 @@
 """The Python client installs alone, and its own tests pass where it is alone.
 
-A fresh venv gets ``pip install ./layers/agent_streams_protocol ./clients/python``
-(copies of them, so no build output lands in the tree) and nothing else: its
-distributions are the client, the protocol and urllib3 — no Powertools, X-Ray SDK,
-PynamoDB, boto3/botocore (the ``aws`` extra is not asked for) or pydantic. Then
+A fresh venv gets ``pip install ./clients/python`` (from a copy of the checkout, so no
+build output lands in the tree; the client finds the protocol beside it) and nothing
+else: its distributions are the client, the protocol and urllib3 — no Powertools, X-Ray
+SDK, PynamoDB, boto3/botocore (the ``aws`` extra is not asked for) or pydantic. Then
 pytest is added and ``clients/python/tests`` run in that venv against
 ``agent-streams local``, started from this (the development) venv.
 
@@ -43,12 +43,13 @@ READY = "agent-streams local: ready on "
 INSTALL_TIMEOUT_S = 300
 
 
-def _pip(python: Path, *args: str) -> None:
+def _pip(python: Path, *args: str, env: dict[str, str] | None = None) -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *args],
         check=True,
         timeout=INSTALL_TIMEOUT_S,
         capture_output=True,
+        env=env,
     )
 
 
@@ -90,16 +91,19 @@ def local_url() -> Iterator[str]:
 
 
 def test_the_client_installs_alone_and_its_tests_pass(tmp_path: Path, local_url: str) -> None:
-    for name, source in SOURCES.items():
+    checkout = tmp_path / "checkout"  # the repository's layout, without build output
+    for source in SOURCES.values():
         shutil.copytree(
             source,
-            tmp_path / "src" / name,
+            checkout / source.relative_to(ROOT),
             ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__", ".pytest_cache"),
         )
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    _pip(python, *(str(tmp_path / "src" / name) for name in SOURCES))
+    # As a user would: the client alone; it finds the protocol beside it in the checkout.
+    env = {k: v for k, v in os.environ.items() if k != "AGENT_STREAMS_PROTOCOL_FROM_INDEX"}
+    _pip(python, str(checkout / "clients" / "python"), env=env)
 
     installed = _distributions(python, tmp_path)
     print(f"\ninstalled with the client: {sorted(installed)}")
