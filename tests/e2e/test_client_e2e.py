@@ -842,6 +842,13 @@ def test_a_follower_keeps_a_reply_that_is_cleaned_up_under_it(local_stack: Local
             thread_id = (await client.create_thread())["threadId"]
             streamer = client.streamer(thread_id=thread_id, order=0, step_order=0)
             await streamer.add_parts(parts[:100])
+            # A follower told to stop when idle stops after a first poll that sees no
+            # stream: start it once the stream is listed (the streamer creates it in the
+            # background, and the index is eventually consistent).
+            for _ in range(500):
+                if await client.list_streams(thread_id):
+                    break
+                await asyncio.sleep(0.01)
             follower = ThreadFollower(client, thread_id, poll_interval=0.05, stop_when_idle=True)
             following = asyncio.ensure_future(collect(follower.messages()))
             await streamer.add_parts(parts[100:])

@@ -281,9 +281,11 @@ def test_no_time_left_means_no_retry_and_a_503(
 def test_retries_stop_at_the_deadline(
     stack: Stack, faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    budget = 0.35
+    budget = 0.5
+    # Arranged first: the invocation's time runs from its context's creation, and a busy
+    # machine could spend the budget on arranging.
+    ids = arrange(Api(FakeLambdaContext(remaining_ms=10_000)))
     api = nearly_over(monkeypatch, budget)
-    ids = arrange(api)
     monkeypatch.setattr(retries, "sleep", time.sleep)
     monkeypatch.setattr(retries.Backoff, "delay", lambda self, retry: 0.1)
     fault = inject_dynamodb(faults, "TransactWriteItems", cancelled("None", "ThrottlingError"))
@@ -291,9 +293,10 @@ def test_retries_stop_at_the_deadline(
     status, body = api.http("add_delta", {"streamId": ids["stream"]}, body=delta(ids["stream"], 2))
     elapsed = time.monotonic() - started
     assert (status, body["error"]) == (503, "ServiceUnavailable"), body
-    # Sleeps of 0.1 s while one still fits before the deadline: 3 or 4 attempts, not 8.
+    # Sleeps of 0.1 s while one still fits before the deadline: about 5 attempts, not 8.
     assert 2 <= fault.calls < ATTEMPTS, fault.calls
-    assert elapsed < budget + 0.25, elapsed
+    # Past the deadline by at most one attempt (a margin for a busy machine).
+    assert elapsed < budget + 0.5, elapsed
     survived(faults)
 
 
