@@ -366,6 +366,11 @@ class LocalStack:
 
         moto_compat.apply()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto's ASL interpreter logs, as errors, the JSON paths it evaluates and finds
+        # absent even where the state machine expects them to be (the optional
+        # `$.streamId` / `$.createdBefore` of a scoped deletion); an execution that really
+        # fails is seen in its status and history, which the stack reads.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         # moto runs Step Functions' ASL only when asked to.
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
