@@ -67,6 +67,7 @@ from tests.e2e.client_fixtures import (
     text_of,
     texts_only_grow,
 )
+from tests.e2e.figures import report_figures
 
 pytestmark = pytest.mark.e2e
 
@@ -78,20 +79,9 @@ FAST_RETRIES = RetryPolicy(max_retries=6, base_delay_s=0.005, max_delay_s=0.05)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+def figures(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    if not FIGURES:
-        return
-    lines = ["", "client end-to-end figures:", *(f"  {line}" for line in FIGURES)]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # an xdist worker: visible with -s / -rP
-        print("\n".join(lines))
-        return
-    # Output capture is on during fixture teardown; the figures go past it.
-    with capture.global_and_fixture_disabled():
-        for line in lines:
-            reporter.write_line(line)
+    report_figures(request, "client end-to-end figures", FIGURES)
 
 
 def figure(line: str) -> None:

@@ -9,11 +9,7 @@ The local stack runs in a subprocess against a moto server in another one, throu
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import select
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +20,7 @@ import pytest
 import urllib3
 
 from agent_streams_dev.local.counting import CountingProxy
-from tests.e2e.test_external_endpoint import free_port
+from tests.e2e.proxied_stack import stack_behind_proxy
 
 pytestmark = pytest.mark.e2e
 
@@ -61,47 +57,10 @@ class Endpoint:
         return reply.status, (json.loads(reply.data) if reply.data else None)
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[Endpoint]:
-    port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=_env(),
-    )
-    proxy = CountingProxy(f"http://127.0.0.1:{port}").start()
-    stack = subprocess.Popen(
-        [sys.executable, "-c", STACK, proxy.url, BUS],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    try:
-        assert stack.stdout is not None
-        ready, _, _ = select.select([stack.stdout], [], [], 120)
-        line = stack.stdout.readline() if ready else ""
-        if not line.startswith("ready "):
-            stack.kill()
-            _, errors = stack.communicate(timeout=10)
-            pytest.fail(f"the local stack did not start: {line!r} {errors[-2000:]}")
-        yield Endpoint(proxy, line.split()[1], urllib3.PoolManager())
-    finally:
-        if stack.stdin is not None:
-            stack.stdin.close()
-        try:
-            stack.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            stack.kill()
-        proxy.stop()
-        moto.terminate()
-        moto.wait(timeout=10)
+    with stack_behind_proxy(STACK, BUS) as (proxy, url):
+        yield Endpoint(proxy, url, urllib3.PoolManager())
 
 
 def _long_reply(endpoint: Endpoint, word: Any) -> tuple[str, str]:

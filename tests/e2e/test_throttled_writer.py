@@ -15,10 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import select
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -32,7 +28,8 @@ from agent_streams_client.delta_streamer import DeltaStreamer
 from agent_streams_client.http_transport import HttpTransport
 from agent_streams_client.streams_client import StreamsClient
 from agent_streams_dev.local.counting import Answer, CountingProxy
-from tests.e2e.test_external_endpoint import free_port
+from tests.e2e.figures import report_figures
+from tests.e2e.proxied_stack import stack_behind_proxy
 from tests.reliability_report import record
 
 pytestmark = pytest.mark.e2e
@@ -118,67 +115,16 @@ class Endpoint:
     stack_url: str
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[Endpoint]:
-    port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=_env(),
-    )
-    proxy = CountingProxy(f"http://127.0.0.1:{port}").start()
-    stack = subprocess.Popen(
-        [sys.executable, "-c", STACK, proxy.url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
-    try:
-        assert stack.stdout is not None
-        ready, _, _ = select.select([stack.stdout], [], [], 120)
-        line = stack.stdout.readline() if ready else ""
-        if not line.startswith("ready "):
-            stack.kill()
-            _, errors = stack.communicate(timeout=10)
-            pytest.fail(f"the local stack did not start: {line!r} {errors[-2000:]}")
-        yield Endpoint(proxy, line.split()[1])
-    finally:
-        if stack.stdin is not None:
-            stack.stdin.close()
-        try:
-            stack.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            stack.kill()
-        proxy.stop()
-        moto.terminate()
-        try:
-            moto.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # a loaded machine: moto's teardown is slow
-            moto.kill()
-            moto.wait(timeout=10)
+    with stack_behind_proxy(STACK) as (proxy, url):
+        yield Endpoint(proxy, url)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+def figures(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
-    if not FIGURES:
-        return
-    lines = ["", "throttled writer figures:", *(f"  {line}" for line in FIGURES)]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None or capture is None:  # an xdist worker: visible with -s / -rP
-        print("\n".join(lines))
-        return
-    with capture.global_and_fixture_disabled():
-        for line in lines:
-            reporter.write_line(line)
+    report_figures(request, "throttled writer figures", FIGURES)
 
 
 def word(i: int) -> dict[str, Any]:
